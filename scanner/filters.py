@@ -1,0 +1,110 @@
+"""False-positive filters: one place that decides whether a raw match is worth reporting.
+
+Vendor rules with a unique prefix only pass the placeholder and documented-example filters. Rules that need
+context, and generic rules, also pass entropy and detect-secrets' heuristics (imported on first use only, so the
+pre-commit hook does not pay for it when no generic candidate appears).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from functools import lru_cache
+from typing import Any
+
+# Documented example values from vendor docs: never real, always noise.
+KNOWN_EXAMPLES = frozenset(
+    {
+        "AKIAIOSFODNN7EXAMPLE",
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "AKIAI44QH8DHBEXAMPLE",
+        "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY",
+    }
+)
+
+_PLACEHOLDER_WORDS = (
+    "example", "your", "placeholder", "changeme", "change-me", "change_me", "replace", "dummy", "sample",
+    "redacted", "insert", "fixme", "todo", "xxxx", "****", "....", "<", ">", "${", "{{", "}}", "%(", "$(",
+    "process.env", "os.environ", "getenv", "secretkeyref", "not-a-real", "notreal", "not_real",
+)
+_ENV_LOOKUP = re.compile(r"^(\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|%[A-Za-z_][A-Za-z0-9_]*%|env\([^)]*\))$")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_HEX = re.compile(r"^[0-9a-fA-F]+$")
+_LOCK_FILES = (
+    "package-lock.json", "yarn.lock", "pnpm-lock.yaml", "poetry.lock", "pipfile.lock", "cargo.lock",
+    "go.sum", "composer.lock", "gemfile.lock", "uv.lock", "pdm.lock", "requirements.txt", "bun.lockb",
+    "flake.lock", "package.resolved", "podfile.lock", "mix.lock", "pubspec.lock", "gradle.lockfile",
+)
+
+
+def shannon_entropy(text: str) -> float:
+    """Bits per character of ``text``."""
+    if not text:
+        return 0.0
+    n = len(text)
+    return -sum(c / n * math.log2(c / n) for c in Counter(text).values())
+
+
+def is_known_example(secret: str) -> bool:
+    """A value vendors publish in their documentation."""
+    return secret in KNOWN_EXAMPLES or secret.endswith("EXAMPLE") or secret.endswith("EXAMPLEKEY")
+
+
+def is_placeholder(secret: str) -> bool:
+    """Template markers, environment lookups and words that say 'not a real value'."""
+    low = secret.lower()
+    if any(w in low for w in _PLACEHOLDER_WORDS):
+        return True
+    if _ENV_LOOKUP.match(secret):
+        return True
+    body = secret.split("_")[-1].split("-")[-1]
+    if len(body) >= 6 and len(set(body.lower())) <= 2:  # "aaaaaa", "000000", "xXxXxX"
+        return True
+    return _is_sequential(body)
+
+
+def _is_sequential(text: str) -> bool:
+    low = text.lower()
+    if len(low) < 8:
+        return False
+    for seq in ("abcdefghijklmnopqrstuvwxyz", "0123456789abcdef", "0123456789", "qwertyuiopasdfghjklzxcvbnm"):
+        if low in (seq * 4):
+            return True
+    return False
+
+
+def is_lock_file(path: str) -> bool:
+    """Dependency lock files are full of hashes that look like keys."""
+    return path.rsplit("/", 1)[-1].lower() in _LOCK_FILES
+
+
+@lru_cache(maxsize=1)
+def _ds_heuristics() -> Any:
+    from detect_secrets.filters import heuristic  # heavy: imported on first generic candidate
+
+    return heuristic
+
+
+def generic_noise(secret: str, path: str) -> str | None:
+    """Reason a generic-rule candidate is noise, or None. Uses detect-secrets' heuristic filters."""
+    if _UUID.match(secret):
+        return "uuid"
+    if secret.startswith("data:"):
+        return "data-uri"
+    if is_lock_file(path):
+        return "lock-file"
+    if _HEX.match(secret) and len(secret) in (32, 40, 64, 128) and "hash" in path.lower():
+        return "hash"
+    h = _ds_heuristics()
+    if h.is_sequential_string(secret):
+        return "sequential"
+    if h.is_potential_uuid(secret):
+        return "uuid"
+    if h.is_templated_secret(secret) or h.is_prefixed_with_dollar_sign(secret):
+        return "template"
+    if h.is_not_alphanumeric_string(secret):
+        return "not-alphanumeric"
+    if secret.isdigit() or secret.isalpha() and secret.islower():
+        return "low-variety"
+    return None

@@ -1,0 +1,257 @@
+"""Frozen value types that flow through credsweep. Imports nothing from the rest of the package.
+
+A ``Secret`` is the only holder of a raw value. It is never serialised: formats read ``Finding.redacted``
+and ``Finding.secret_hash`` instead, and ``repr(secret)`` is redacted, so even an accidental f-string is safe.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import NewType
+
+RuleId = NewType("RuleId", str)
+CheckId = NewType("CheckId", str)
+
+
+class Severity(enum.IntEnum):
+    """Ordered severity; the CLI's ``--fail-on`` compares against it."""
+
+    INFO = 0
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        """Read a severity name, case-insensitively."""
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            names = ", ".join(s.name.lower() for s in cls)
+            raise ValueError(f"unknown severity {text!r} (expected one of {names})") from None
+
+    @property
+    def label(self) -> str:
+        """Lower-case name used in every output."""
+        return self.name.lower()
+
+
+class Confidence(enum.IntEnum):
+    """How sure a rule is that a match is a real credential."""
+
+    LOW = 0
+    MEDIUM = 1
+    HIGH = 2
+
+    @classmethod
+    def parse(cls, text: str) -> Confidence:
+        """Read a confidence name, case-insensitively."""
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            raise ValueError(f"unknown confidence {text!r} (expected low, medium or high)") from None
+
+    @property
+    def label(self) -> str:
+        """Lower-case name used in every output."""
+        return self.name.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    """A raw credential value. Never printed, never serialised."""
+
+    value: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return "Secret(<redacted>)"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Location:
+    """One place a secret was seen.
+
+    ``source`` is ``file``, ``git``, ``staged``, ``vault`` or ``aws``. For files and git, ``path`` is relative to
+    the scanned root and ``line``/``column`` are 1-based. For Vault and AWS, ``path`` is the Vault path or ARN.
+    """
+
+    source: str
+    path: str
+    line: int | None = None
+    column: int | None = None
+    end_line: int | None = None
+    end_column: int | None = None
+    commit: str | None = None
+    key_path: str | None = None  # structured config: dotted key path of the value
+    decoded: str | None = None  # "base64", "url", "json-escape" when the secret was found after decoding
+    root: str | None = None  # the scanned root (repo or directory) the path is relative to
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Match:
+    """One raw hit of one rule, before grouping into findings."""
+
+    rule_id: RuleId
+    secret: Secret
+    location: Location
+    context_key: str | None = None  # variable / config key the value was assigned to, when known
+    validity: str | None = None  # offline check result: "valid-checksum", "marker", ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommitInfo:
+    """A commit as provenance needs it."""
+
+    sha: str
+    author: str
+    author_date: datetime
+    committer_date: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GitProvenance:
+    """Where a secret lives in a repository's history."""
+
+    repo: str
+    introduced: CommitInfo
+    last_seen: CommitInfo
+    removed_by: CommitInfo | None  # set when the secret is no longer at HEAD of the default branch
+    at_head: bool
+    refs: tuple[str, ...]
+    paths: tuple[str, ...]
+    history_complete: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Verification:
+    """Result of an opt-in live check (``--verify``) or an offline structural check."""
+
+    status: str  # "live", "invalid", "unknown", "offline-valid", "offline-invalid"
+    checked_at: datetime | None
+    detail: str = ""
+    identity: str | None = None
+    scopes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
+    """One secret under one rule, with every place it occurs (noseyparker's definition)."""
+
+    fingerprint: str  # hmac(rule id, secret): stable when lines move
+    rule_id: RuleId
+    rule_name: str
+    provider: str
+    category: str
+    kind: str
+    severity: Severity
+    confidence: Confidence
+    secret_hash: str  # keyed hash of the value (see redact.secret_hash)
+    redacted: str
+    locations: tuple[Location, ...]
+    status: str = "new"  # new | allowed | baselined | ignored
+    status_reason: str | None = None
+    remediation: tuple[str, ...] = ()
+    description: str = ""
+    validity: str | None = None
+    context_key: str | None = None
+    git: GitProvenance | None = None
+    verification: Verification | None = None
+    severity_reason: str = ""
+    secret_length: int = 0
+
+    @property
+    def location(self) -> Location:
+        """The primary location (introducing commit for git findings)."""
+        return self.locations[0]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reference:
+    """A secret-named key whose value refers to a store instead of embedding a secret: good practice."""
+
+    location: Location
+    name: str
+    reference: str  # kind of reference: "env", "vault", "aws-secretsmanager", "k8s-secretKeyRef", "template"
+    provider: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Skip:
+    """Something that could not be scanned, and why. Partial results stay honest."""
+
+    source: str
+    target: str
+    reason: str  # short machine-readable reason: "binary", "unreadable", "too-large", "forbidden", ...
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Credential:
+    """Metadata about a stored or issued credential (Vault, AWS, ...). Never its value."""
+
+    id: str  # stable identifier: vault path, ARN, access key id
+    source: str  # "vault", "aws"
+    store: str  # "vault-kv", "vault-token", "aws-secretsmanager", "aws-ssm", "aws-iam", "aws-lambda", ...
+    location: str  # human-readable place (path or ARN)
+    provider: str | None = None
+    kind: str | None = None
+    rule_id: str | None = None
+    secret_hash: str | None = None
+    redacted: str | None = None
+    owner: str | None = None
+    created_at: datetime | None = None
+    last_rotated_at: datetime | None = None
+    last_used_at: datetime | None = None
+    expires_at: datetime | None = None
+    version: int | None = None
+    versions: int | None = None
+    rotation_enabled: bool | None = None
+    rotation_period_days: int | None = None
+    status: str | None = None  # "active", "inactive", "deleted", ...
+    scopes: tuple[str, ...] = ()
+    attributes: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Violation:
+    """A policy check that failed for one credential or finding."""
+
+    check_id: CheckId  # LEAKED, HISTORY-ONLY, STALE, UNROTATED, UNUSED, NO-EXPIRY, OVERSCOPED, NO-OWNER, ...
+    subject: str  # Credential.id or Finding.fingerprint
+    severity: Severity
+    message: str
+    remediation: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScanStats:
+    """Counters for the summary line."""
+
+    files_scanned: int = 0
+    bytes_scanned: int = 0
+    blobs_scanned: int = 0
+    commits_scanned: int = 0
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Report:
+    """Everything one run produced. Immutable; formats are pure functions of it."""
+
+    tool_version: str
+    started_at: datetime
+    scan_kind: str  # "files", "repo", "staged", "vault", "aws", "all", "merged"
+    targets: tuple[str, ...]
+    findings: tuple[Finding, ...]
+    skipped: tuple[Skip, ...] = ()
+    references: tuple[Reference, ...] = ()
+    credentials: tuple[Credential, ...] = ()
+    violations: tuple[Violation, ...] = ()
+    unused_ignores: tuple[str, ...] = ()
+    stats: ScanStats = ScanStats()
+    notes: tuple[str, ...] = ()

@@ -1,0 +1,358 @@
+"""Rules as data: the schema, loading built-in and user rule files, and fake-value expansion for examples.
+
+A rule file is YAML with an optional ``defaults`` mapping (merged into every rule) and a ``rules`` list. Patterns
+use the syntax common to RE2 and Hyperscan (no lookaround, no backreferences), so matching stays linear-time.
+Examples carry generated fake values (``{{hex:32}}``) and mark the expected secret with ``[[ ]]``, so the rule
+files themselves never contain a credential and the repository passes its own scan.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import random
+import re
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from scanner.errors import RuleError
+from scanner.model import Confidence, RuleId, Severity
+
+CATEGORIES = frozenset(
+    {"ai-inference", "ai-mlops", "cloud", "vcs", "secret-store", "infra", "generic", "saas", "package-registry"}
+)
+CERTAINTIES = frozenset({"confirmed", "empirical", "unconfirmed"})
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$")
+_KNOWN_FIELDS = frozenset(
+    {
+        "id", "name", "provider", "category", "kind", "pattern", "secret_group", "keywords", "min_entropy",
+        "validator", "severity", "confidence", "certainty", "description", "remediation", "rotate_url",
+        "references", "examples", "negative_examples", "multiline", "context", "verify", "tags", "filters",
+        "scope", "deprecated_ids",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rule:
+    """One detection rule, loaded from YAML."""
+
+    id: RuleId
+    name: str
+    provider: str
+    category: str
+    kind: str
+    pattern: str
+    secret_group: int
+    keywords: tuple[str, ...]
+    severity: Severity
+    confidence: Confidence
+    description: str
+    remediation: tuple[str, ...]
+    examples: tuple[str, ...]
+    negative_examples: tuple[str, ...]
+    min_entropy: float | None = None
+    validator: str | None = None
+    certainty: str = "confirmed"
+    rotate_url: str | None = None
+    references: tuple[str, ...] = ()
+    multiline: bool = False
+    context: bool = False  # needs a keyword / variable name nearby (no unique prefix)
+    filters: tuple[str, ...] = ()  # extra false-positive filters by name (see filters.py)
+    scope: str | None = None  # typical reach of the credential, for the hygiene view
+    tags: tuple[str, ...] = ()
+    verify: Mapping[str, Any] | None = field(default=None, compare=False, hash=False)
+    origin: str = ""  # file it came from
+
+    def __repr__(self) -> str:
+        return f"Rule({self.id!r})"
+
+    @property
+    def is_generic(self) -> bool:
+        """Generic rules get the full set of heuristic filters."""
+        return self.category == "generic"
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSet:
+    """An ordered, id-unique collection of rules."""
+
+    rules: tuple[Rule, ...]
+
+    def __iter__(self) -> Iterator[Rule]:
+        return iter(self.rules)
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def by_id(self) -> dict[str, Rule]:
+        """Map rule ids to rules."""
+        return {r.id: r for r in self.rules}
+
+    def merged(self, other: RuleSet) -> RuleSet:
+        """Add ``other``'s rules; a rule with an existing id replaces the built-in one."""
+        ids = {r.id for r in other.rules}
+        return RuleSet(tuple(r for r in self.rules if r.id not in ids) + other.rules)
+
+    def only(self, ids: Iterable[str]) -> RuleSet:
+        """Restrict to the given ids (or id prefixes ending in '.')."""
+        wanted = tuple(ids)
+        return RuleSet(tuple(r for r in self.rules if any(r.id == w or r.id.startswith(w) for w in wanted)))
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _as_tuple(value: Any, name: str, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise RuleError(f"{where}: '{name}' must be a string or a list of strings")
+
+
+def _pattern_text(value: Any, where: str) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return "".join(value)  # long patterns are written as a list of fragments joined verbatim
+    raise RuleError(f"{where}: 'pattern' must be a string or a list of string fragments")
+
+
+def _count_groups(pattern: str) -> int:
+    try:
+        return re.compile(pattern).groups
+    except re.error:
+        return 0
+
+
+def rule_from_mapping(raw: Mapping[str, Any], origin: str) -> Rule:
+    """Build a Rule from one YAML mapping; raise RuleError naming the rule and field on bad input."""
+    rid = raw.get("id")
+    where = f"{origin}: rule {rid!r}"
+    if not isinstance(rid, str) or not _ID_RE.match(rid):
+        raise RuleError(f"{where}: 'id' must be a namespaced lower-case id such as 'openai.project-key'")
+    unknown = set(raw) - _KNOWN_FIELDS
+    if unknown:
+        raise RuleError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+    for required in ("name", "provider", "category", "kind", "pattern", "severity", "description"):
+        if raw.get(required) in (None, ""):
+            raise RuleError(f"{where}: missing '{required}'")
+    pattern = _pattern_text(raw["pattern"], where)
+    try:
+        severity = Severity.parse(str(raw["severity"]))
+        confidence = Confidence.parse(str(raw.get("confidence", "high")))
+    except ValueError as exc:
+        raise RuleError(f"{where}: {exc}") from None
+    group = raw.get("secret_group")
+    if group is None:
+        group = 1 if _count_groups(pattern) >= 1 else 0
+    if not isinstance(group, int) or group < 0:
+        raise RuleError(f"{where}: 'secret_group' must be a non-negative integer")
+    min_entropy = raw.get("min_entropy")
+    if min_entropy is not None and not isinstance(min_entropy, int | float):
+        raise RuleError(f"{where}: 'min_entropy' must be a number")
+    verify = raw.get("verify")
+    if verify is not None and not isinstance(verify, Mapping):
+        raise RuleError(f"{where}: 'verify' must be a mapping")
+    return Rule(
+        id=RuleId(rid),
+        name=str(raw["name"]),
+        provider=str(raw["provider"]),
+        category=str(raw["category"]),
+        kind=str(raw["kind"]),
+        pattern=pattern,
+        secret_group=group,
+        keywords=tuple(k.lower() for k in _as_tuple(raw.get("keywords"), "keywords", where)),
+        severity=severity,
+        confidence=confidence,
+        description=str(raw["description"]).strip(),
+        remediation=_as_tuple(raw.get("remediation"), "remediation", where),
+        examples=_as_tuple(raw.get("examples"), "examples", where),
+        negative_examples=_as_tuple(raw.get("negative_examples"), "negative_examples", where),
+        min_entropy=float(min_entropy) if min_entropy is not None else None,
+        validator=raw.get("validator"),
+        certainty=str(raw.get("certainty", "confirmed")),
+        rotate_url=raw.get("rotate_url"),
+        references=_as_tuple(raw.get("references"), "references", where),
+        multiline=bool(raw.get("multiline", False)),
+        context=bool(raw.get("context", False)),
+        filters=_as_tuple(raw.get("filters"), "filters", where),
+        scope=raw.get("scope"),
+        tags=_as_tuple(raw.get("tags"), "tags", where),
+        verify=verify,
+        origin=origin,
+    )
+
+
+def _yaml_load(text: str, origin: str) -> Any:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return yaml.load(text, Loader=loader)  # noqa: S506 - SafeLoader
+    except yaml.YAMLError as exc:
+        raise RuleError(f"{origin}: not valid YAML: {exc}") from None
+
+
+def rules_from_text(text: str, origin: str) -> list[Rule]:
+    """Parse one rule file's text."""
+    doc = _yaml_load(text, origin)
+    if doc is None:
+        return []
+    if not isinstance(doc, Mapping) or not isinstance(doc.get("rules"), list):
+        raise RuleError(f"{origin}: a rule file is a mapping with a 'rules' list")
+    defaults = doc.get("defaults") or {}
+    if not isinstance(defaults, Mapping):
+        raise RuleError(f"{origin}: 'defaults' must be a mapping")
+    out = []
+    for i, raw in enumerate(doc["rules"]):
+        if not isinstance(raw, Mapping):
+            raise RuleError(f"{origin}: rules[{i}] is not a mapping")
+        out.append(rule_from_mapping({**defaults, **raw}, origin))
+    return out
+
+
+def _check_unique(rules: list[Rule]) -> RuleSet:
+    seen: dict[str, str] = {}
+    for r in rules:
+        if r.id in seen:
+            raise RuleError(f"duplicate rule id {r.id!r} in {r.origin} (first in {seen[r.id]})")
+        seen[r.id] = r.origin
+    return RuleSet(tuple(rules))
+
+
+_BUILTIN: RuleSet | None = None
+
+
+def builtin_rule_texts() -> Iterator[tuple[str, str]]:
+    """(file name, text) of every built-in rule file, from the installed data package."""
+    root = resources.files("scanner.rules")
+    for entry in sorted(root.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".yaml") and not entry.name.startswith("_"):
+            yield entry.name, entry.read_text(encoding="utf-8")
+
+
+def load_builtin() -> RuleSet:
+    """The built-in ruleset, loaded once per process."""
+    global _BUILTIN
+    if _BUILTIN is None:
+        rules: list[Rule] = []
+        for name, text in builtin_rule_texts():
+            rules.extend(rules_from_text(text, f"rules/{name}"))
+        _BUILTIN = _check_unique(rules)
+    return _BUILTIN
+
+
+def load_dir(path: Path) -> RuleSet:
+    """Load every ``*.yaml``/``*.yml`` rule file in a directory (or one file)."""
+    files = [path] if path.is_file() else sorted([*path.glob("*.yaml"), *path.glob("*.yml")])
+    if not files:
+        raise RuleError(f"{path}: no rule files (*.yaml) found")
+    rules: list[Rule] = []
+    for f in files:
+        try:
+            text = f.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise RuleError(f"{f}: cannot read rule file: {exc.__class__.__name__}") from None
+        rules.extend(rules_from_text(text, str(f)))
+    return _check_unique(rules)
+
+
+def load(extra_dirs: Iterable[Path] = (), only: Iterable[str] = ()) -> RuleSet:
+    """Built-in rules plus user rule directories, optionally restricted to some ids."""
+    rs = load_builtin()
+    for d in extra_dirs:
+        rs = rs.merged(load_dir(Path(d)))
+    wanted = tuple(only)
+    return rs.only(wanted) if wanted else rs
+
+
+# --------------------------------------------------------------------------- fake values for examples
+
+_ALPHABETS = {
+    "hex": "0123456789abcdef",
+    "HEX": "0123456789ABCDEF",
+    "alnum": "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+    "alpha": "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+    "lower": "abcdefghijklmnopqrstuvwxyz",
+    "upper": "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+    "digits": "0123456789",
+    "lalnum": "abcdefghijklmnopqrstuvwxyz0123456789",
+    "ualnum": "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+    "b64url": "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+    "b64": "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+    "b32": "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567",
+}
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_TEMPLATE = re.compile(r"\{\{([A-Za-z0-9_-]+)(?::([^{}]*))?\}\}")
+SECRET_OPEN, SECRET_CLOSE = "[[", "]]"
+
+
+def base62(n: int, width: int) -> str:
+    """Fixed-width base62 (0-9A-Za-z), as GitHub and npm checksums use."""
+    out = ""
+    while n:
+        n, r = divmod(n, 62)
+        out = _BASE62[r] + out
+    return out.rjust(width, "0")
+
+
+def crc32_token(prefix: str, rng: random.Random, body_len: int = 30) -> str:
+    """A token with a valid base62 CRC32 checksum over its random part (GitHub/npm style)."""
+    body = "".join(rng.choice(_ALPHABETS["alnum"]) for _ in range(body_len))
+    return prefix + body + base62(zlib.crc32(body.encode()), 6)
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _fake(kind: str, arg: str | None, rng: random.Random) -> str:
+    if kind in _ALPHABETS:
+        n = int(arg or "32")
+        return "".join(rng.choice(_ALPHABETS[kind]) for _ in range(n))
+    if kind == "crc32":  # {{crc32:ghp_}} -> GitHub/npm style token with a valid checksum
+        return crc32_token(arg or "", rng)
+    if kind == "uuid":
+        h = "".join(rng.choice(_ALPHABETS["hex"]) for _ in range(32))
+        h = h[:12] + "4" + h[13:16] + rng.choice("89ab") + h[17:]
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    if kind == "jwt":  # {{jwt:issuer}} -> a structurally valid, unsigned-looking JWT
+        header = _b64url(json.dumps({"alg": "RS256", "typ": "JWT"}).encode())
+        claims = {"iss": arg or "https://issuer.example.test", "sub": "fake-" + str(rng.randrange(10**6))}
+        claims["exp"] = 4102444800  # 2100-01-01
+        payload = _b64url(json.dumps(claims).encode())
+        sig = "".join(rng.choice(_ALPHABETS["b64url"]) for _ in range(43))
+        return f"{header}.{payload}.{sig}"
+    if kind == "pem":  # {{pem:RSA}} -> a PEM block with a random base64 body
+        label = f"{arg} PRIVATE KEY" if arg else "PRIVATE KEY"
+        body = base64.b64encode(rng.randbytes(600)).decode()
+        lines = [body[i : i + 64] for i in range(0, len(body), 64)]
+        return "-----BEGIN " + label + "-----\n" + "\n".join(lines) + "\n-----END " + label + "-----"
+    if kind == "b64of":  # {{b64of:text}} -> base64 of a literal text
+        return base64.b64encode((arg or "").encode()).decode()
+    if kind == "lit":  # {{lit:text}} -> the text itself (to break up a literal in the rule file)
+        return arg or ""
+    raise RuleError(f"unknown example template '{{{{{kind}}}}}'")
+
+
+def expand_example(template: str, seed: str) -> tuple[str, str | None]:
+    """Expand fake-value templates; return (text, expected secret or None when unmarked)."""
+    rng = random.Random(hashlib.sha256(seed.encode()).digest())
+    text = _TEMPLATE.sub(lambda m: _fake(m.group(1), m.group(2), rng), template)
+    start = text.find(SECRET_OPEN)
+    if start < 0:
+        return text, None
+    end = text.find(SECRET_CLOSE, start + 2)
+    if end < 0:
+        raise RuleError(f"example {template!r}: '[[' without ']]'")
+    secret = text[start + 2 : end]
+    return text[:start] + secret + text[end + 2 :], secret
