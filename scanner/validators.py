@@ -89,6 +89,11 @@ def pem(text: str) -> bool | None:
     return True
 
 
+def pem_escaped(text: str) -> bool | None:
+    """A PEM private key stored inside a JSON string, with its line breaks written as ``\\n`` escapes."""
+    return pem(text.replace("\\r\\n", "\n").replace("\\n", "\n"))
+
+
 def uuid4(text: str) -> bool | None:
     """Firecrawl-style ids: 32 hex (dashes optional) with UUID v4 version and variant nibbles."""
     h = text.replace("-", "")[-32:].lower()
@@ -112,6 +117,7 @@ VALIDATORS: dict[str, Callable[[str], bool | None]] = {
     "npm-crc32": crc32_base62,
     "jwt": jwt,
     "pem": pem,
+    "pem-json": pem_escaped,
     "uuid4": uuid4,
     "base64": base64_decodes,
 }
