@@ -111,6 +111,23 @@ def base64_decodes(text: str) -> bool | None:
     return True
 
 
+_DEFAULT_SECRETS = frozenset(
+    {
+        "password", "passwd", "pass", "pwd", "secret", "admin", "root", "test", "user", "username", "guest",
+        "postgres", "mysql", "mongo", "redis", "rabbitmq", "changeme", "default", "letmein", "qwerty", "example",
+        "abcdef.0123456789abcdef",  # kubeadm documentation bootstrap token
+    }
+)
+
+
+def not_default_secret(text: str) -> bool | None:
+    """Reject well-known default or documentation values (``password``, ``guest``, kubeadm's doc token)."""
+    low = text.lower()
+    if low in _DEFAULT_SECRETS or low.rstrip("0123456789!") in _DEFAULT_SECRETS:
+        return False
+    return None
+
+
 VALIDATORS: dict[str, Callable[[str], bool | None]] = {
     "crc32-base62": crc32_base62,
     "github-crc32": crc32_base62,
@@ -120,6 +137,7 @@ VALIDATORS: dict[str, Callable[[str], bool | None]] = {
     "pem-json": pem_escaped,
     "uuid4": uuid4,
     "base64": base64_decodes,
+    "not-default": not_default_secret,
 }
 
 
