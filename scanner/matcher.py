@@ -104,7 +104,7 @@ class Matcher:
         import hyperscan as hs
 
         patterns = [r.pattern.encode("utf-8") for r in self.rules]
-        key = hashlib.sha256(b"v2\0" + b"\0".join(patterns) + str(hs.__version__).encode()).hexdigest()[:24]
+        key = hashlib.sha256(b"v2\0" + b"\0".join(patterns) + str(getattr(hs, "__version__", "")).encode()).hexdigest()[:24]
         cache = _cache_dir() / f"hs-{key}.db"
         sidecar = cache.with_suffix(".prefilter")
         try:

@@ -255,3 +255,5 @@ class Report:
     unused_ignores: tuple[str, ...] = ()
     stats: ScanStats = ScanStats()
     notes: tuple[str, ...] = ()
+    hash_key_id: str = "default"
+    finished_at: datetime | None = None

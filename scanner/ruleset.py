@@ -327,7 +327,7 @@ def _fake(kind: str, arg: str | None, rng: random.Random) -> str:
         return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
     if kind == "jwt":  # {{jwt:issuer}} -> a structurally valid, unsigned-looking JWT
         header = _b64url(json.dumps({"alg": "RS256", "typ": "JWT"}).encode())
-        claims = {"iss": arg or "https://issuer.example.test", "sub": "fake-" + str(rng.randrange(10**6))}
+        claims: dict[str, object] = {"iss": arg or "https://issuer.example.test", "sub": "fake-" + str(rng.randrange(10**6))}
         claims["exp"] = 4102444800  # 2100-01-01
         payload = _b64url(json.dumps(claims).encode())
         sig = "".join(rng.choice(_ALPHABETS["b64url"]) for _ in range(43))

@@ -1,0 +1,40 @@
+"""Output formats: a registry of name -> "module:function" resolved on first use, plus entry points.
+
+A format is a pure function ``render(report: Report, options: FormatOptions) -> str``. Third parties add one by
+declaring an entry point in the ``credsweep.formats`` group.
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import entry_points
+
+from scanner.formats.base import FormatOptions, Renderer
+
+BUILTIN: dict[str, str] = {
+    "text": "scanner.formats.text:render",
+    "json": "scanner.formats.jsonfmt:render",
+    "sarif": "scanner.formats.sarif:render",
+    "html": "scanner.formats.html:render",
+    "markdown": "scanner.formats.markdown:render",
+}
+
+__all__ = ["BUILTIN", "FormatOptions", "Renderer", "get", "names"]
+
+
+def names() -> list[str]:
+    """Every format name, built-in first."""
+    extra = [ep.name for ep in entry_points(group="credsweep.formats") if ep.name not in BUILTIN]
+    return list(BUILTIN) + sorted(extra)
+
+
+def get(name: str) -> Renderer:
+    """The render function of a format."""
+    target = BUILTIN.get(name)
+    if target is None:
+        for ep in entry_points(group="credsweep.formats"):
+            if ep.name == name:
+                return ep.load()  # type: ignore[no-any-return]
+        raise KeyError(name)
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]

@@ -1,0 +1,113 @@
+"""Options every scan command shares, and the one way a scan ends: render, write, exit code."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from scanner import config as config_mod
+from scanner import formats
+from scanner.config import ScanConfig
+from scanner.errors import EXIT_FINDINGS, EXIT_NOTHING_SCANNED, EXIT_OK, UsageError
+from scanner.formats.base import FormatOptions
+from scanner.model import Report, Severity
+
+F = TypeVar("F", bound=Callable[..., Any])
+SEVERITIES = [s.label for s in Severity]
+
+
+def output_options(fn: F) -> F:
+    """--format, --output, --fail-on, --quiet, --color: how results leave the process."""
+    for opt in reversed(
+        [
+            click.option("--format", "fmt", type=click.Choice(list(formats.BUILTIN)), default="text",
+                         show_default=True, help="Output format."),
+            click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+                         help="Write the result to FILE instead of standard output."),
+            click.option("--fail-on", type=click.Choice(SEVERITIES), default=None,
+                         help="Exit 1 when a new finding or violation is at or above this severity [default: low]."),
+            click.option("--quiet", "-q", is_flag=True, help="Only findings; no remediation text or summary."),
+            click.option("--color/--no-color", default=None, help="Colour the text output (default: on a terminal)."),
+            click.option("--policy", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                         help="Hygiene policy file (YAML or TOML)."),
+        ]
+    ):
+        fn = opt(fn)
+    return fn
+
+
+def rule_options(fn: F) -> F:
+    """--config, --rules, --baseline, --ignore-file, --engine: what counts as a finding."""
+    for opt in reversed(
+        [
+            click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                         help="Settings file (.credsweep.toml or pyproject.toml) [default: found near the target]."),
+            click.option("--rules", "rule_dirs", multiple=True, type=click.Path(exists=True, path_type=Path),
+                         help="Extra rule file or directory (repeatable)."),
+            click.option("--baseline", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                         help="A previous JSON result: only findings not in it count as new."),
+            click.option("--ignore-file", type=click.Path(dir_okay=False, path_type=Path),
+                         help="Ignore file of accepted fingerprints [default: .credsweep-ignore.toml in the target]."),
+            click.option("--exclude", multiple=True, help="Glob of paths to skip (repeatable)."),
+            click.option("--no-structure", is_flag=True, help="Text matching only; do not parse configuration files."),
+            click.option("--engine", type=click.Choice(["auto", "hyperscan", "re2"]), default=None,
+                         help="Matching engine [default: hyperscan where installed, else re2]."),
+        ]
+    ):
+        fn = opt(fn)
+    return fn
+
+
+def load_config(config_file: Path | None, target: Path | None, **overrides: Any) -> ScanConfig:
+    """Settings from file, then command-line overrides."""
+    cfg = config_mod.load(config_file, target)
+    rule_dirs = overrides.pop("rule_dirs", ()) or ()
+    exclude = overrides.pop("exclude", ()) or ()
+    no_structure = overrides.pop("no_structure", False)
+    fail_on = overrides.pop("fail_on", None)
+    cfg = cfg.with_overrides(
+        rule_dirs=cfg.rule_dirs + tuple(rule_dirs) if rule_dirs else None,
+        exclude=cfg.exclude + tuple(exclude) if exclude else None,
+        structure=False if no_structure else None,
+        fail_on=Severity.parse(fail_on) if fail_on else None,
+        **overrides,
+    )
+    return cfg
+
+
+def exit_code(report: Report, fail_on: Severity, nothing_scanned: bool = False) -> int:
+    """0 clean, 1 something new at or above fail_on, 4 nothing could be scanned."""
+    if nothing_scanned:
+        return EXIT_NOTHING_SCANNED
+    if any(f.status == "new" and f.severity >= fail_on for f in report.findings):
+        return EXIT_FINDINGS
+    if any(v.severity >= fail_on for v in report.violations):
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def emit(report: Report, fmt: str, output: Path | None, *, quiet: bool = False, color: bool | None = None,
+         hook: bool = False, include_cloud: bool = False, compare: Report | None = None) -> None:
+    """Render the report and write it to the output file or standard output."""
+    to_terminal = output is None and sys.stdout.isatty()
+    use_color = color if color is not None else (to_terminal and fmt == "text" and not os.environ.get("NO_COLOR"))
+    opts = FormatOptions(color=bool(use_color), quiet=quiet, hook=hook, include_cloud=include_cloud, compare=compare)
+    try:
+        text = formats.get(fmt)(report, opts)
+    except KeyError:
+        raise UsageError(f"unknown format {fmt!r}") from None
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+    if fmt != "text" and not quiet:
+        click.echo(f"credsweep: wrote {fmt} result to {output}", err=True)

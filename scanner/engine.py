@@ -1,0 +1,113 @@
+"""Wire a scan together: rules -> matcher -> sources -> findings -> Report. Only this module and the CLI know
+every layer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from scanner import __version__, ruleset
+from scanner.config import IGNORE_FILE, ScanConfig
+from scanner.findings import Suppression, group
+from scanner.matcher import Matcher
+from scanner.model import Credential, Report, ScanStats, Skip, Violation
+from scanner.redact import SecretHasher
+from scanner.ruleset import RuleSet
+from scanner.scanning import BlobScanner
+from scanner.sources.base import ContentSource, CredentialResult, SourceResult
+from scanner.suppress import load_baseline, load_ignore_file
+
+
+def load_rules(config: ScanConfig) -> RuleSet:
+    """Built-in plus user rules, restricted and filtered as configured."""
+    rs = ruleset.load(config.rule_dirs, config.only_rules)
+    if config.disable_rules:
+        rs = RuleSet(tuple(r for r in rs if not any(r.id == d or r.id.startswith(d) for d in config.disable_rules)))
+    return rs
+
+
+@dataclass(slots=True)
+class Engine:
+    """The compiled rules and the settings of one run."""
+
+    config: ScanConfig
+    rules: RuleSet
+    scanner: BlobScanner
+    hasher: SecretHasher
+
+    @classmethod
+    def create(cls, config: ScanConfig) -> Engine:
+        """Load and compile rules once."""
+        rules = load_rules(config)
+        matcher = Matcher(rules, engine=config.engine)
+        return cls(config, rules, BlobScanner(matcher, structure=config.structure),
+                   SecretHasher.from_env(config.hash_key_env))
+
+    def suppression(self, baseline: Path | None, ignore_file: Path | None, root: Path | None,
+                    today: date | None = None) -> Suppression:
+        """Ignore entries (explicit file, configured file, or the one in the scanned root) and the baseline."""
+        path = ignore_file or self.config.ignore_file
+        if path is None and root is not None:
+            cand = (root if root.is_dir() else root.parent) / IGNORE_FILE
+            path = cand if cand.is_file() else None
+        if path is None and Path(IGNORE_FILE).is_file():
+            path = Path(IGNORE_FILE)
+        entries = load_ignore_file(path) if path else ()
+        return Suppression(ignore=entries, baseline=load_baseline(baseline) if baseline else frozenset(), today=today)
+
+    def run_content(self, sources: Sequence[ContentSource], *, scan_kind: str, targets: Sequence[str],
+                    suppression: Suppression | None = None, started: datetime | None = None) -> Report:
+        """Scan content sources and build the report."""
+        started = started or datetime.now(UTC)
+        results = [s.scan(self.scanner, self.hasher) for s in sources]
+        return self.report_from(results, scan_kind=scan_kind, targets=targets, suppression=suppression,
+                                started=started)
+
+    def report_from(self, results: Iterable[SourceResult], *, scan_kind: str, targets: Sequence[str],
+                    suppression: Suppression | None, started: datetime,
+                    credential_results: Iterable[CredentialResult] = ()) -> Report:
+        """Group matches from every source into one Report."""
+        results = list(results)
+        detected = [d for r in results for d in r.detected]
+        git = {k: v for r in results for k, v in r.git.items()}
+        findings, unused = group(detected, self.rules.by_id(), self.hasher, suppression=suppression,
+                                 severity_overrides=self.config.severity_overrides, git=git)
+        creds: list[Credential] = []
+        violations: list[Violation] = []
+        skipped: list[Skip] = [s for r in results for s in r.skipped]
+        notes = [n for r in results for n in r.notes]
+        for cr in credential_results:
+            creds.extend(cr.credentials)
+            violations.extend(cr.violations)
+            skipped.extend(cr.skipped)
+            notes.extend(cr.notes)
+        stats = ScanStats(
+            files_scanned=sum(r.stats.files_scanned for r in results),
+            bytes_scanned=sum(r.stats.bytes_scanned for r in results),
+            blobs_scanned=sum(r.stats.blobs_scanned for r in results),
+            commits_scanned=sum(r.stats.commits_scanned for r in results),
+            seconds=(datetime.now(UTC) - started).total_seconds(),
+        )
+        return Report(
+            tool_version=__version__,
+            started_at=started,
+            finished_at=datetime.now(UTC),
+            scan_kind=scan_kind,
+            targets=tuple(targets),
+            findings=findings,
+            skipped=tuple(skipped),
+            references=tuple(ref for r in results for ref in r.references),
+            credentials=tuple(creds),
+            violations=tuple(violations),
+            unused_ignores=unused,
+            stats=stats,
+            notes=tuple(dict.fromkeys(notes)),
+            hash_key_id=self.hasher.key_id,
+        )
+
+
+def nothing_scanned(results: Iterable[SourceResult | CredentialResult]) -> bool:
+    """True when no source scanned anything at all (exit code 4)."""
+    return not any(r.scanned_anything for r in results)

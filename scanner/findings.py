@@ -1,0 +1,125 @@
+"""Group matches into findings (one secret under one rule, with every place it occurs) and set their status."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import date
+
+from scanner.detector import Detected
+from scanner.model import Finding, GitProvenance, Location, Severity
+from scanner.redact import SecretHasher, redact
+from scanner.ruleset import Rule
+from scanner.suppress import IgnoreEntry
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Suppression:
+    """What can mark a finding as not new."""
+
+    ignore: tuple[IgnoreEntry, ...] = ()
+    baseline: frozenset[str] = frozenset()
+    today: date | None = None
+
+
+def _loc_key(loc: Location) -> tuple[object, ...]:
+    return (loc.source, loc.root, loc.path, loc.line, loc.column, loc.commit)
+
+
+def _place(d: Detected) -> tuple[object, ...]:
+    loc = d.match.location
+    return (loc.root, loc.path, loc.line, loc.commit)
+
+
+def drop_shadowed(detected: list[Detected], rules: Mapping[str, Rule]) -> list[Detected]:
+    """Drop a generic hit whose secret overlaps a specific rule's secret on the same line."""
+    specific: dict[tuple[object, ...], list[str]] = {}
+    for d in detected:
+        if not rules[d.match.rule_id].is_generic:
+            specific.setdefault(_place(d), []).append(d.match.secret.value)
+
+    def shadowed(d: Detected) -> bool:
+        value = d.match.secret.value
+        return any(v in value or value in v for v in specific.get(_place(d), ()))
+
+    return [d for d in detected if not rules[d.match.rule_id].is_generic or not shadowed(d)]
+
+
+def group(
+    detected: Iterable[Detected],
+    rules: Mapping[str, Rule],
+    hasher: SecretHasher,
+    *,
+    suppression: Suppression | None = None,
+    severity_overrides: Mapping[str, Severity] | None = None,
+    git: Mapping[str, GitProvenance] | None = None,
+) -> tuple[tuple[Finding, ...], tuple[str, ...]]:
+    """Findings sorted by severity then path, and the ignore fingerprints that matched nothing."""
+    items = drop_shadowed(list(detected), rules)
+    groups: dict[tuple[str, str], list[Detected]] = {}
+    for d in items:
+        groups.setdefault((d.match.rule_id, d.match.secret.value), []).append(d)
+    sup = suppression or Suppression()
+    today = sup.today or date.today()
+    ignores = {e.fingerprint: e for e in sup.ignore}
+    used: set[str] = set()
+    findings = []
+    for (rule_id, value), ds in groups.items():
+        rule = rules[rule_id]
+        fp = hasher.fingerprint(rule_id, value)
+        seen: dict[tuple[object, ...], Location] = {}
+        allowed_all = all(d.allowed for d in ds)
+        for d in ds:
+            if d.allowed and not allowed_all:
+                continue
+            seen.setdefault(_loc_key(d.match.location), d.match.location)
+        locations = tuple(seen.values())
+        status, reason = "new", None
+        entry = ignores.get(fp)
+        if allowed_all:
+            status, reason = "allowed", "inline credsweep:allow"
+        elif entry is not None and entry.active(today):
+            status, reason = "ignored", entry.reason
+        elif fp in sup.baseline:
+            status, reason = "baselined", "in the baseline"
+        if entry is not None and entry.active(today):
+            used.add(fp)
+        severity = (severity_overrides or {}).get(rule_id, rule.severity)
+        first = ds[0].match
+        findings.append(
+            Finding(
+                fingerprint=fp,
+                rule_id=rule.id,
+                rule_name=rule.name,
+                provider=rule.provider,
+                category=rule.category,
+                kind=rule.kind,
+                severity=severity,
+                confidence=rule.confidence,
+                secret_hash=hasher.secret_hash(value),
+                redacted=redact(value),
+                locations=locations,
+                status=status,
+                status_reason=reason,
+                remediation=rule.remediation,
+                description=rule.description,
+                validity=first.validity,
+                context_key=first.context_key,
+                git=(git or {}).get(fp),
+                secret_length=len(value),
+            )
+        )
+    if git:
+        findings = [_order_git(f) for f in findings]
+    findings.sort(key=lambda f: (-f.severity, f.location.path, f.location.line or 0, f.rule_id))
+    unused = tuple(sorted(fp for fp, e in ignores.items() if fp not in used and e.active(today)))
+    return tuple(findings), unused
+
+
+def _order_git(f: Finding) -> Finding:
+    """Put the location in the introducing commit first."""
+    if f.git is None:
+        return f
+    intro = f.git.introduced.sha
+    locs = sorted(f.locations, key=lambda loc: (loc.commit != intro, loc.path, loc.line or 0))
+    return replace(f, locations=tuple(locs))

@@ -1,0 +1,114 @@
+"""Human text: grouped by severity, coloured on a terminal, path:line, rule, redacted value, what to do."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from scanner.formats.base import FormatOptions
+from scanner.model import Finding, Report, Severity
+
+_COLORS = {
+    Severity.CRITICAL: "\033[1;31m",
+    Severity.HIGH: "\033[31m",
+    Severity.MEDIUM: "\033[33m",
+    Severity.LOW: "\033[36m",
+    Severity.INFO: "\033[37m",
+}
+_DIM, _BOLD, _RESET = "\033[2m", "\033[1m", "\033[0m"
+
+
+def _c(text: str, code: str, on: bool) -> str:
+    return f"{code}{text}{_RESET}" if on else text
+
+
+def _where(f: Finding) -> list[str]:
+    out = []
+    for loc in f.locations[:20]:
+        place = loc.path
+        if loc.line is not None:
+            place += f":{loc.line}"
+            if loc.column is not None:
+                place += f":{loc.column}"
+        if loc.commit:
+            place += f" @ {loc.commit[:10]}"
+        if loc.decoded:
+            place += f" (decoded {loc.decoded})"
+        out.append(place)
+    if len(f.locations) > 20:
+        out.append(f"... and {len(f.locations) - 20} more places")
+    return out
+
+
+def _finding(f: Finding, opts: FormatOptions) -> list[str]:
+    color = opts.color
+    sev = _c(f"{f.severity.label.upper():8}", _COLORS[f.severity], color)
+    head = f"{sev} {_c(f.rule_id, _BOLD, color)}  {f.rule_name}  {f.redacted}"
+    lines = [head]
+    for place in _where(f):
+        lines.append(f"  {place}")
+    g = f.git
+    if g is not None:
+        intro = g.introduced
+        state = "present at HEAD" if g.at_head else "in history only"
+        lines.append(f"  introduced {intro.sha[:10]} by {intro.author} on {intro.author_date.date().isoformat()}; {state}")
+        if g.removed_by is not None:
+            lines.append(f"  removed by {g.removed_by.sha[:10]} on {g.removed_by.author_date.date().isoformat()} "
+                         "(still rotate it: history keeps it)")
+    if f.verification is not None:
+        lines.append(f"  verification: {f.verification.status} {f.verification.detail}".rstrip())
+    if f.severity_reason:
+        lines.append(f"  why: {f.severity_reason}")
+    if not opts.quiet and f.remediation:
+        lines.append(f"  fix: {f.remediation[0]}")
+        for step in f.remediation[1:]:
+            lines.append(f"       {step}")
+    lines.append(_c(f"  fingerprint {f.fingerprint}", _DIM, color))
+    return lines
+
+
+def render(report: Report, options: FormatOptions) -> str:
+    """The terminal report."""
+    new = [f for f in report.findings if f.status == "new"]
+    out: list[str] = []
+    for f in new:
+        out.extend(_finding(f, options))
+        out.append("")
+    if report.violations:
+        out.append(_c("Policy violations", _BOLD, options.color))
+        for v in report.violations:
+            out.append(f"  {_c(v.severity.label.upper(), _COLORS[v.severity], options.color):8} {v.check_id:13} "
+                       f"{v.subject}: {v.message}")
+        out.append("")
+    suppressed = Counter(f.status for f in report.findings if f.status != "new")
+    if options.hook:
+        if new:
+            out.append("credsweep blocked this commit: it adds the credential(s) above.")
+            out.append("Remove the value (read it from the environment or a secret store) and rotate it if it was real.")
+            out.append("A known test value? Add the comment `credsweep:allow` on its line, or record its fingerprint:")
+            out.append("  credsweep ignore add FINGERPRINT --reason 'test fixture'")
+        return "\n".join(out) + ("\n" if out else "")
+    sev = Counter(f.severity.label for f in new)
+    parts = [f"{n} {s}" for s, n in sorted(sev.items(), key=lambda kv: -Severity.parse(kv[0]))]
+    summary = f"{len(new)} finding(s)" + (f" ({', '.join(parts)})" if parts else "")
+    if suppressed:
+        summary += "; suppressed: " + ", ".join(f"{n} {k}" for k, n in sorted(suppressed.items()))
+    st = report.stats
+    scanned = []
+    if st.files_scanned:
+        scanned.append(f"{st.files_scanned} file(s)")
+    if st.commits_scanned:
+        scanned.append(f"{st.commits_scanned} commit(s), {st.blobs_scanned} blob(s)")
+    if report.credentials:
+        scanned.append(f"{len(report.credentials)} stored credential(s)")
+    mb = st.bytes_scanned / 1e6
+    summary += f". Scanned {', '.join(scanned) or 'nothing'} ({mb:.1f} MB) in {st.seconds:.2f} s."
+    out.append(summary)
+    if report.skipped:
+        reasons = Counter(s.reason for s in report.skipped)
+        out.append("Not scanned: " + ", ".join(f"{n} {r}" for r, n in sorted(reasons.items()))
+                   + " (see --format json for the list).")
+    for note in report.notes:
+        out.append(f"Note: {note}")
+    for fp in report.unused_ignores:
+        out.append(f"Unused ignore entry (matches nothing any more): {fp}")
+    return "\n".join(out) + "\n"
