@@ -116,6 +116,7 @@ _DEFAULT_SECRETS = frozenset(
         "password", "passwd", "pass", "pwd", "secret", "admin", "root", "test", "user", "username", "guest",
         "postgres", "mysql", "mongo", "redis", "rabbitmq", "changeme", "default", "letmein", "qwerty", "example",
         "abcdef.0123456789abcdef",  # kubeadm documentation bootstrap token
+        "token-abc123",  # vLLM documentation --api-key value
     }
 )
 
