@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import UTC, datetime
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -11,11 +12,13 @@ from typing import Any, TypeVar
 import click
 
 from scanner import config as config_mod
+from scanner import policy as policy_mod
 from scanner import formats
 from scanner.config import ScanConfig
 from scanner.errors import EXIT_FINDINGS, EXIT_NOTHING_SCANNED, EXIT_OK, UsageError
 from scanner.formats.base import FormatOptions
 from scanner.model import Report, Severity
+from scanner.policy import Policy
 
 F = TypeVar("F", bound=Callable[..., Any])
 SEVERITIES = [s.label for s in Severity]
@@ -35,6 +38,8 @@ def output_options(fn: F) -> F:
             click.option("--color/--no-color", default=None, help="Colour the text output (default: on a terminal)."),
             click.option("--policy", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                          help="Hygiene policy file (YAML or TOML)."),
+            click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+                         default=None, help="Judge ages as of this date (UTC) instead of now."),
         ]
     ):
         fn = opt(fn)
@@ -78,6 +83,18 @@ def load_config(config_file: Path | None, target: Path | None, **overrides: Any)
         **overrides,
     )
     return cfg
+
+
+def resolve_now(as_of: datetime | None) -> datetime:
+    """The clock of a run: --as-of (UTC) or now. Checks receive it; nothing reads the clock itself."""
+    if as_of is None:
+        return datetime.now(UTC)
+    return as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
+
+
+def load_policy(policy_file: Path | None, cfg: ScanConfig) -> Policy:
+    """--policy, else the configured policy file, else built-in defaults."""
+    return policy_mod.load(policy_file or cfg.policy_file)
 
 
 def exit_code(report: Report, fail_on: Severity, nothing_scanned: bool = False) -> int:

@@ -19,7 +19,7 @@ from scanner.sources.files import FileSource
 @click.option("--max-file-mb", type=float, default=None, help="Files larger than this are streamed in chunks [50].")
 def command(paths: tuple[Path, ...], config_file: Path | None, rule_dirs: tuple[Path, ...], baseline: Path | None,
             ignore_file: Path | None, exclude: tuple[str, ...], no_structure: bool, engine: str | None, fmt: str,
-            output: Path | None, fail_on: str | None, quiet: bool, color: bool | None, policy: Path | None,
+            output: Path | None, fail_on: str | None, quiet: bool, color: bool | None, policy: Path | None, as_of: object,
             jobs: int | None, max_file_mb: float | None) -> int:
     """Scan files and directories for credentials."""
     cfg = load_config(config_file, paths[0], rule_dirs=rule_dirs, exclude=exclude, no_structure=no_structure,
