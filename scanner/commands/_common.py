@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import UTC, datetime
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from scanner import config as config_mod
-from scanner import policy as policy_mod
 from scanner import formats
+from scanner import policy as policy_mod
 from scanner.config import ScanConfig
 from scanner.errors import EXIT_FINDINGS, EXIT_NOTHING_SCANNED, EXIT_OK, UsageError
 from scanner.formats.base import FormatOptions
