@@ -4,13 +4,30 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import asdict, fields, is_dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Any
 
 from scanner.formats.base import FormatOptions
-from scanner.model import Finding, Location, Report
+from scanner.model import (
+    CheckId,
+    CommitInfo,
+    Confidence,
+    Credential,
+    Finding,
+    GitProvenance,
+    Location,
+    Reference,
+    Report,
+    RuleId,
+    ScanStats,
+    Severity,
+    Skip,
+    Verification,
+    Violation,
+)
 
 SCHEMA_VERSION = "1.0"
 
@@ -101,3 +118,123 @@ def report_dict(report: Report) -> dict[str, Any]:
 def render(report: Report, options: FormatOptions) -> str:
     """JSON text, stable key order, one trailing newline."""
     return json.dumps(report_dict(report), indent=2, ensure_ascii=False) + "\n"
+
+
+# --------------------------------------------------------------------------- loading (the inverse of report_dict)
+
+
+def _dt(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+def _dt_req(value: Any) -> datetime:
+    moment = _dt(value)
+    if moment is None:
+        raise ValueError(f"expected a timestamp, got {value!r}")
+    return moment
+
+
+def _sev(value: Any) -> Severity:
+    return Severity.parse(str(value or "info"))
+
+
+def _load_location(d: Mapping[str, Any], root: str | None) -> Location:
+    known = {f.name for f in fields(Location)} - {"root"}
+    return Location(**{k: v for k, v in d.items() if k in known}, root=root)
+
+
+def _load_commit(d: Mapping[str, Any] | None) -> CommitInfo | None:
+    if not d:
+        return None
+    return CommitInfo(sha=d["sha"], author=d.get("author", ""), author_date=_dt_req(d["author_date"]),
+                      committer_date=_dt_req(d.get("committer_date") or d["author_date"]))
+
+
+def _load_git(d: Mapping[str, Any] | None) -> GitProvenance | None:
+    if not d:
+        return None
+    introduced = _load_commit(d["introduced"])
+    last_seen = _load_commit(d.get("last_seen")) or introduced
+    assert introduced is not None and last_seen is not None
+    return GitProvenance(repo=d.get("repo", ""), introduced=introduced, last_seen=last_seen,
+                         removed_by=_load_commit(d.get("removed_by")), at_head=bool(d.get("at_head")),
+                         refs=tuple(d.get("refs") or ()), paths=tuple(d.get("paths") or ()),
+                         history_complete=bool(d.get("history_complete", True)))
+
+
+def _load_verification(d: Mapping[str, Any] | None) -> Verification | None:
+    if not d:
+        return None
+    return Verification(status=d.get("status", "unknown"), checked_at=_dt(d.get("checked_at")),
+                        detail=d.get("detail") or "", identity=d.get("identity"),
+                        scopes=tuple(d.get("scopes") or ()))
+
+
+def _load_finding(d: Mapping[str, Any], root: str | None) -> Finding:
+    locations = tuple(_load_location(loc, root) for loc in d.get("locations") or [d["location"]])
+    return Finding(
+        fingerprint=d["fingerprint"], rule_id=RuleId(d["rule_id"]), rule_name=d.get("rule_name", d["rule_id"]),
+        provider=d.get("provider", ""), category=d.get("category", ""), kind=d.get("kind", ""),
+        severity=_sev(d.get("severity")), confidence=Confidence.parse(d.get("confidence") or "medium"),
+        secret_hash=d.get("secret_hash", ""), redacted=d.get("redacted", ""), locations=locations,
+        status=d.get("status", "new"), status_reason=d.get("status_reason"),
+        remediation=tuple(d.get("remediation") or ()), description=d.get("description") or "",
+        validity=d.get("validity"), context_key=d.get("context_key"), git=_load_git(d.get("git")),
+        verification=_load_verification(d.get("verification")), severity_reason=d.get("severity_reason") or "",
+        secret_length=int(d.get("secret_length") or 0),
+    )
+
+
+def _load_credential(d: Mapping[str, Any]) -> Credential:
+    times = {"created_at", "last_rotated_at", "last_used_at", "expires_at"}
+    known = {f.name for f in fields(Credential)}
+    kwargs: dict[str, Any] = {}
+    for k, v in d.items():
+        if k not in known:
+            continue
+        if k in times:
+            kwargs[k] = _dt(v)
+        elif k == "scopes":
+            kwargs[k] = tuple(v or ())
+        elif k == "attributes":
+            kwargs[k] = tuple((str(a), str(b)) for a, b in (v or ()))
+        else:
+            kwargs[k] = v
+    return Credential(**kwargs)
+
+
+def _load_violation(d: Mapping[str, Any]) -> Violation:
+    return Violation(check_id=CheckId(d["check_id"]), subject=d["subject"], severity=_sev(d.get("severity")),
+                     message=d.get("message", ""), remediation=tuple(d.get("remediation") or ()))
+
+
+def load_report(doc: Mapping[str, Any]) -> Report:
+    """A Report from a JSON result (the inverse of ``report_dict``). Location roots are not stored; a result
+    of a single target gets that target as root."""
+    version = str(doc.get("schema_version", ""))
+    if version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
+        raise ValueError(f"unsupported result schema_version {version!r} (this credsweep reads {SCHEMA_VERSION})")
+    scan = doc.get("scan") or {}
+    targets = tuple(scan.get("targets") or ())
+    root = targets[0] if len(targets) == 1 else None
+    known_stats = {f.name for f in fields(ScanStats)}
+    return Report(
+        tool_version=(doc.get("tool") or {}).get("version", ""),
+        started_at=_dt_req(scan.get("started_at")),
+        finished_at=_dt(scan.get("finished_at")),
+        scan_kind=scan.get("kind", "files"),
+        targets=targets,
+        findings=tuple(_load_finding(f, root) for f in doc.get("findings") or ()),
+        skipped=tuple(Skip(**s) for s in doc.get("skipped") or ()),
+        references=tuple(
+            Reference(location=_load_location(r["location"], root), name=r["name"], reference=r["reference"],
+                      provider=r.get("provider"))
+            for r in doc.get("references") or ()
+        ),
+        credentials=tuple(_load_credential(c) for c in doc.get("credentials") or ()),
+        violations=tuple(_load_violation(v) for v in doc.get("violations") or ()),
+        unused_ignores=tuple(doc.get("unused_ignores") or ()),
+        stats=ScanStats(**{k: v for k, v in (doc.get("stats") or {}).items() if k in known_stats}),
+        notes=tuple(doc.get("notes") or ()),
+        hash_key_id=((scan.get("hash") or {}).get("key_id")) or "default",
+    )
