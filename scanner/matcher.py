@@ -74,11 +74,14 @@ def _cache_dir() -> Path:
 class Matcher:
     """All rules of a RuleSet, compiled once. ``scan(data)`` returns every match in ``data``."""
 
-    def __init__(self, ruleset: RuleSet, engine: str = "auto") -> None:
+    def __init__(self, ruleset: RuleSet, engine: str = "auto", *, structure_rules: bool = False) -> None:
+        """``structure_rules=True`` makes ``scan`` also run structure-only rules (used to check their examples)."""
         if engine not in ENGINES:
             raise ValueError(f"unknown engine {engine!r}")
         self.rules: tuple[Rule, ...] = ruleset.rules
         self._re2: list[Any] = [None] * len(self.rules)
+        self._structure = tuple(i for i, r in enumerate(self.rules) if r.structure_only)
+        self._with_structure = structure_rules
         if engine == "auto":
             engine = "hyperscan" if hyperscan_available() else "re2"
         self.engine = engine
@@ -103,8 +106,11 @@ class Matcher:
     def _hyperscan_db(self) -> Any:
         import hyperscan as hs
 
-        patterns = [r.pattern.encode("utf-8") for r in self.rules]
-        key = hashlib.sha256(b"v2\0" + b"\0".join(patterns) + str(getattr(hs, "__version__", "")).encode()).hexdigest()[:24]
+        text_idx = [i for i, r in enumerate(self.rules) if not r.structure_only]
+        if not text_idx:
+            return None
+        patterns = [self.rules[i].pattern.encode("utf-8") for i in text_idx]
+        key = hashlib.sha256(b"v2\0" + " ".join(map(str, text_idx)).encode() + b"\0" + b"\0".join(patterns) + str(getattr(hs, "__version__", "")).encode()).hexdigest()[:24]
         cache = _cache_dir() / f"hs-{key}.db"
         sidecar = cache.with_suffix(".prefilter")
         try:
@@ -123,9 +129,9 @@ class Matcher:
             except hs.error:
                 f |= hs.HS_FLAG_PREFILTER
             flags.append(f)
-        self._prefilter = frozenset(i for i, f in enumerate(flags) if f & hs.HS_FLAG_PREFILTER)
+        self._prefilter = frozenset(text_idx[i] for i, f in enumerate(flags) if f & hs.HS_FLAG_PREFILTER)
         db = hs.Database(mode=hs.HS_MODE_BLOCK)
-        db.compile(expressions=patterns, ids=list(range(len(patterns))), elements=len(patterns), flags=flags)
+        db.compile(expressions=patterns, ids=text_idx, elements=len(patterns), flags=flags)
         try:
             cache.parent.mkdir(parents=True, exist_ok=True)
             tmp = cache.with_suffix(f".{os.getpid()}.tmp")
@@ -143,6 +149,8 @@ class Matcher:
         always = []
         owners: dict[str, list[int]] = {}
         for i, rule in enumerate(self.rules):
+            if rule.structure_only:
+                continue
             if not rule.keywords:
                 always.append(i)
             for kw in rule.keywords:
@@ -161,11 +169,26 @@ class Matcher:
         if not data:
             return []
         if self.engine == "hyperscan":
-            hits = self._scan_hyperscan(data)
+            hits = self._scan_hyperscan(data) if self._hs_db is not None else []
         else:
             hits = self._scan_re2(data)
+        if self._with_structure:
+            hits.extend(self.scan_structure(data))
         hits.sort(key=lambda h: (h.start, h.rule.id))
         return hits
+
+    def scan_structure(self, data: bytes) -> list[RawHit]:
+        """Matches of the structure-only rules (key-name rules), which the structure pass runs on ``name=value``
+        lines it builds itself; RE2 only, after a keyword check."""
+        if not self._structure or not data:
+            return []
+        low = data.lower()
+        out: list[RawHit] = []
+        whole = ((0, len(data)),)
+        for i in self._structure:
+            if any(k.encode() in low for k in self.rules[i].keywords):
+                out.extend(self._extract(i, data, whole, None))
+        return out
 
     def _extract(self, index: int, data: bytes, spans: Iterable[tuple[int, int]], ends: set[int] | None) -> list[RawHit]:
         rule = self.rules[index]

@@ -24,7 +24,7 @@ class RuleProblem:
 
 
 def _single(rule: Rule) -> Matcher:
-    return Matcher(RuleSet((rule,)), engine="re2")
+    return Matcher(RuleSet((rule,)), engine="re2", structure_rules=True)
 
 
 def example_problem(rule: Rule, index: int, matcher: Matcher | None = None) -> str | None:

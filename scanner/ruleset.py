@@ -35,7 +35,7 @@ _KNOWN_FIELDS = frozenset(
         "id", "name", "provider", "category", "kind", "pattern", "secret_group", "keywords", "min_entropy",
         "validator", "severity", "confidence", "certainty", "description", "remediation", "rotate_url",
         "references", "examples", "negative_examples", "multiline", "context", "verify", "tags", "filters",
-        "scope", "deprecated_ids",
+        "scope", "deprecated_ids", "structure_only",
     }
 )
 
@@ -70,6 +70,7 @@ class Rule:
     tags: tuple[str, ...] = ()
     verify: Mapping[str, Any] | None = field(default=None, compare=False, hash=False)
     origin: str = ""  # file it came from
+    structure_only: bool = False  # run only by the structure pass on key=value pairs, never on raw text
 
     def __repr__(self) -> str:
         return f"Rule({self.id!r})"
@@ -191,6 +192,7 @@ def rule_from_mapping(raw: Mapping[str, Any], origin: str) -> Rule:
         tags=_as_tuple(raw.get("tags"), "tags", where),
         verify=verify,
         origin=origin,
+        structure_only=bool(raw.get("structure_only", False)),
     )
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from scanner.detector import Detected, detect
 from scanner.matcher import Matcher
-from scanner.model import Reference
+from scanner.model import Reference, Skip
 
 BINARY_SNIFF = 8192
 
@@ -18,6 +18,7 @@ class BlobResult:
 
     detected: list[Detected] = field(default_factory=list)
     references: list[Reference] = field(default_factory=list)
+    skipped: list[Skip] = field(default_factory=list)  # e.g. a configuration file the structure pass could not parse
 
 
 def text_bytes(data: bytes) -> bytes | None:
@@ -63,14 +64,30 @@ class BlobScanner:
             extra = analyse(self.matcher, data, source=source, path=path, root=root, commit=commit)
             if extra is not None:
                 result.references.extend(extra.references)
+                result.skipped.extend(extra.skipped)
                 result.detected = merge_detected(detected, extra.detected)
         return result
 
 
 def merge_detected(text_pass: list[Detected], structure_pass: list[Detected]) -> list[Detected]:
-    """One entry per (rule, secret, line): the structure pass wins, since it knows the key path and decoding."""
+    """One entry per (rule, secret, line): the structure pass wins, since it knows the key path and decoding.
+
+    A text-pass hit of the same rule on the same line whose secret is the escaped or truncated form of a
+    structure-pass secret (a PEM key with ``\\n`` escapes in JSON, say) is the same secret and is dropped too.
+    """
+    by_place: dict[tuple[object, ...], list[str]] = {}
+    for d in structure_pass:
+        loc = d.match.location
+        by_place.setdefault((d.match.rule_id, loc.path, loc.line, loc.commit), []).append(d.match.secret.value)
+
+    def same_secret(d: Detected) -> bool:
+        loc = d.match.location
+        value = d.match.secret.value
+        return any(value in v or v in value or value.replace("\\n", "\n") == v
+                   for v in by_place.get((d.match.rule_id, loc.path, loc.line, loc.commit), ()))
+
     keyed = {}
-    for d in text_pass + structure_pass:
+    for d in [t for t in text_pass if not same_secret(t)] + structure_pass:
         loc = d.match.location
         keyed[(d.match.rule_id, d.match.secret.value, loc.path, loc.line, loc.commit)] = d
     return list(keyed.values())

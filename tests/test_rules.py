@@ -16,7 +16,7 @@ NEGATIVE = [(r, i) for r in RULES for i in range(len(r.negative_examples))]
 @pytest.fixture(scope="module")
 def full_matchers() -> dict[str, Matcher]:
     engines = ["re2"] + (["hyperscan"] if hyperscan_available() else [])
-    return {e: Matcher(RULES, engine=e) for e in engines}
+    return {e: Matcher(RULES, engine=e, structure_rules=True) for e in engines}
 
 
 @pytest.mark.parametrize(("rule", "index"), POSITIVE, ids=[f"{r.id}[{i}]" for r, i in POSITIVE])

@@ -211,6 +211,7 @@ class FileSource:
         for res, skip, n in results:
             detected.extend(res.detected)
             refs.extend(res.references)
+            skips.extend(res.skipped)
             if skip is not None:
                 skips.append(skip)
             if skip is None or skip.reason == "streamed":
