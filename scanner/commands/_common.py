@@ -40,10 +40,18 @@ def output_options(fn: F) -> F:
                          help="Hygiene policy file (YAML or TOML)."),
             click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
                          default=None, help="Judge ages as of this date (UTC) instead of now."),
+            # not passed to the command: emit() reads it from the click context
+            click.option("--sarif-include-cloud", is_flag=True, expose_value=False, callback=_remember,
+                         help="SARIF: also include Vault and AWS results, with logical locations."),
         ]
     ):
         fn = opt(fn)
     return fn
+
+
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    ctx.meta[f"credsweep.{param.name}"] = value
+    return value
 
 
 def rule_options(fn: F) -> F:
@@ -111,6 +119,8 @@ def exit_code(report: Report, fail_on: Severity, nothing_scanned: bool = False) 
 def emit(report: Report, fmt: str, output: Path | None, *, quiet: bool = False, color: bool | None = None,
          hook: bool = False, include_cloud: bool = False, compare: Report | None = None) -> None:
     """Render the report and write it to the output file or standard output."""
+    ctx = click.get_current_context(silent=True)
+    include_cloud = include_cloud or bool(ctx and ctx.meta.get("credsweep.sarif_include_cloud"))
     to_terminal = output is None and sys.stdout.isatty()
     use_color = color if color is not None else (to_terminal and fmt == "text" and not os.environ.get("NO_COLOR"))
     opts = FormatOptions(color=bool(use_color), quiet=quiet, hook=hook, include_cloud=include_cloud, compare=compare)
