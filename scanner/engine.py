@@ -7,8 +7,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from scanner import __version__, ruleset
+from scanner import __version__, offline, ruleset
 from scanner.config import IGNORE_FILE, ScanConfig
 from scanner.findings import Suppression, group
 from scanner.matcher import Matcher
@@ -18,6 +19,11 @@ from scanner.ruleset import RuleSet
 from scanner.scanning import BlobScanner
 from scanner.sources.base import ContentSource, CredentialResult, SourceResult
 from scanner.suppress import load_baseline, load_ignore_file
+
+if TYPE_CHECKING:
+    from scanner.detector import Detected
+    from scanner.model import Finding
+    from scanner.verify import VerifyOptions
 
 
 def load_rules(config: ScanConfig) -> RuleSet:
@@ -67,17 +73,19 @@ class Engine:
 
     def report_from(self, results: Iterable[SourceResult], *, scan_kind: str, targets: Sequence[str],
                     suppression: Suppression | None, started: datetime,
-                    credential_results: Iterable[CredentialResult] = ()) -> Report:
-        """Group matches from every source into one Report."""
+                    credential_results: Iterable[CredentialResult] = (),
+                    verify: VerifyOptions | None = None, now: datetime | None = None) -> Report:
+        """Group matches from every source into one Report; offline checks always, live checks with --verify."""
         results = list(results)
         detected = [d for r in results for d in r.detected]
         git = {k: v for r in results for k, v in r.git.items()}
         findings, unused = group(detected, self.rules.by_id(), self.hasher, suppression=suppression,
                                  severity_overrides=self.config.severity_overrides, git=git)
+        findings, verify_notes = self.check_findings(findings, detected, verify, now or datetime.now(UTC))
         creds: list[Credential] = []
         violations: list[Violation] = []
         skipped: list[Skip] = [s for r in results for s in r.skipped]
-        notes = [n for r in results for n in r.notes]
+        notes = [n for r in results for n in r.notes] + list(verify_notes)
         for cr in credential_results:
             creds.extend(cr.credentials)
             violations.extend(cr.violations)
@@ -106,6 +114,25 @@ class Engine:
             notes=tuple(dict.fromkeys(notes)),
             hash_key_id=self.hasher.key_id,
         )
+
+    def check_findings(self, findings: tuple[Finding, ...], detected: Sequence[Detected],
+                       verify: VerifyOptions | None, now: datetime) -> tuple[tuple[Finding, ...], tuple[str, ...]]:
+        """Offline checks (no network, always), then live checks only when ``verify.enabled`` (--verify)."""
+        rules = self.rules.by_id()
+        values: dict[str, str] = {}
+        for d in detected:
+            value = d.match.secret.value
+            values.setdefault(self.hasher.fingerprint(d.match.rule_id, value), value)
+        findings = offline.annotate(findings, values, rules, now)
+        if verify is None or not verify.enabled:
+            return findings, ()
+        from scanner import verify as verify_mod  # network code loads only with --verify
+
+        pairs = verify_mod.companions(findings, detected, rules)
+        findings, notes = verify_mod.Verifier(verify).verify(findings, values, pairs, rules, self.hasher)
+        if verify.only_live:
+            findings = tuple(f for f in findings if f.verification is not None and f.verification.status == "live")
+        return findings, notes
 
 
 def nothing_scanned(results: Iterable[SourceResult | CredentialResult]) -> bool:

@@ -8,6 +8,7 @@ from scanner import validators
 from scanner.detector import detect
 from scanner.matcher import Matcher, compile_re2
 from scanner.ruleset import CATEGORIES, CERTAINTIES, Rule, RuleSet, expand_example
+from scanner.verifyspec import verify_problems
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,8 @@ def rule_problems(rule: Rule, check_examples: bool = True) -> list[RuleProblem]:
         err(f"certainty {rule.certainty!r} is not one of {', '.join(sorted(CERTAINTIES))}")
     if rule.validator and rule.validator not in validators.VALIDATORS:
         err(f"unknown validator {rule.validator!r}")
+    for problem in verify_problems(rule.verify):
+        err(problem)
     try:
         rx = compile_re2(rule.pattern)
     except Exception as exc:  # noqa: BLE001 - re2.error

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -19,6 +19,9 @@ from scanner.errors import EXIT_FINDINGS, EXIT_NOTHING_SCANNED, EXIT_OK, UsageEr
 from scanner.formats.base import FormatOptions
 from scanner.model import Report, Severity
 from scanner.policy import Policy
+
+if TYPE_CHECKING:
+    from scanner.verify import VerifyOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 SEVERITIES = [s.label for s in Severity]
@@ -74,6 +77,33 @@ def rule_options(fn: F) -> F:
     ):
         fn = opt(fn)
     return fn
+
+
+def verify_options(fn: F) -> F:
+    """--verify, --verify-timeout, --verify-host, --only-live: opt-in live checks of found keys."""
+    for opt in reversed(
+        [
+            click.option("--verify", "verify", is_flag=True,
+                         help="Check each new key with one read-only request to its provider's official host "
+                              "(off by default: without it credsweep makes no network call)."),
+            click.option("--verify-timeout", type=float, default=None, metavar="SECONDS",
+                         help="Time budget for all live checks together [default: 30]; unanswered keys are 'unknown'."),
+            click.option("--verify-host", "verify_hosts", multiple=True, metavar="KEY=HOST",
+                         help="Your own host for rules that need one (databricks=adb-1.azuredatabricks.net, "
+                              "vault=vault.example.com:8200); never taken from scanned content. Repeatable."),
+            click.option("--only-live", is_flag=True, help="Report only findings verified live (needs --verify)."),
+        ]
+    ):
+        fn = opt(fn)
+    return fn
+
+
+def verify_settings(verify: bool, verify_timeout: float | None, verify_hosts: tuple[str, ...],
+                    only_live: bool) -> VerifyOptions:
+    """Options for the verify phase; the test-only override is read from the environment here, once."""
+    from scanner.verify import options_from
+
+    return options_from(verify, verify_timeout, verify_hosts, only_live, os.environ)
 
 
 def load_config(config_file: Path | None, target: Path | None, **overrides: Any) -> ScanConfig:

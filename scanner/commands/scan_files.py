@@ -6,7 +6,16 @@ from pathlib import Path
 
 import click
 
-from scanner.commands._common import emit, exit_code, load_config, output_options, rule_options
+from scanner.commands._common import (
+    emit,
+    exit_code,
+    load_config,
+    output_options,
+    resolve_now,
+    rule_options,
+    verify_options,
+    verify_settings,
+)
 from scanner.engine import Engine, nothing_scanned
 from scanner.sources.files import FileSource
 
@@ -15,15 +24,18 @@ from scanner.sources.files import FileSource
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @rule_options
 @output_options
+@verify_options
 @click.option("--jobs", "-j", type=int, default=None, help="Processes to use [default: 2 on large trees].")
 @click.option("--max-file-mb", type=float, default=None, help="Files larger than this are streamed in chunks [50].")
 def command(paths: tuple[Path, ...], config_file: Path | None, rule_dirs: tuple[Path, ...], baseline: Path | None,
             ignore_file: Path | None, exclude: tuple[str, ...], no_structure: bool, engine: str | None, fmt: str,
             output: Path | None, fail_on: str | None, quiet: bool, color: bool | None, policy: Path | None, as_of: object,
+            verify: bool, verify_timeout: float | None, verify_hosts: tuple[str, ...], only_live: bool,
             jobs: int | None, max_file_mb: float | None) -> int:
     """Scan files and directories for credentials."""
     cfg = load_config(config_file, paths[0], rule_dirs=rule_dirs, exclude=exclude, no_structure=no_structure,
                       fail_on=fail_on, engine=engine, jobs=jobs, max_file_mb=max_file_mb, policy_file=policy)
+    verify_opts = verify_settings(verify, verify_timeout, verify_hosts, only_live)
     eng = Engine.create(cfg)
     source = FileSource(paths, exclude=cfg.exclude, max_file_mb=cfg.max_file_mb, jobs=cfg.jobs)
     result = source.scan(eng.scanner, eng.hasher)
@@ -31,6 +43,7 @@ def command(paths: tuple[Path, ...], config_file: Path | None, rule_dirs: tuple[
 
     report = eng.report_from([result], scan_kind="files", targets=[str(p) for p in paths],
                              suppression=eng.suppression(baseline, ignore_file, paths[0]),
-                             started=datetime.now(UTC))
+                             started=datetime.now(UTC), verify=verify_opts,
+                             now=resolve_now(as_of if isinstance(as_of, datetime) else None))
     emit(report, fmt, output, quiet=quiet, color=color)
     return exit_code(report, cfg.fail_on, nothing_scanned([result]))
