@@ -18,6 +18,7 @@ class FormatOptions:
     include_cloud: bool = False  # SARIF: Vault/AWS results with logical locations
     compare: Report | None = None  # previous review, for trends
     verbose: bool = False
+    history: tuple[Report, ...] = ()  # earlier reviews, for the trend chart (oldest first)
 
 
 Renderer = Callable[[Report, FormatOptions], str]
