@@ -1,0 +1,154 @@
+"""``credsweep scan repo [PATH]``: working tree and full history with provenance; ``--staged``, ``--pre-push``
+and ``--range`` for hooks."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from scanner.commands._common import (
+    emit,
+    exit_code,
+    load_config,
+    output_options,
+    resolve_now,
+    rule_options,
+    verify_options,
+    verify_settings,
+)
+from scanner.engine import Engine
+from scanner.errors import EXIT_OK, UsageError
+from scanner.sources.base import SourceResult
+
+ZERO = frozenset("0")
+
+
+def pre_push_revisions(lines: Sequence[str]) -> list[str]:
+    """Revisions for ``git log`` from pre-push stdin lines ``<local ref> <local sha> <remote ref> <remote sha>``.
+
+    Deleted refs push nothing. An updated ref pushes ``remote..local``. A new ref (or one whose remote commit we
+    do not have) pushes what no remote-tracking ref already has.
+    """
+    include: list[str] = []
+    exclude: list[str] = []
+    new_ref = False
+    for line in lines:
+        parts = line.split()
+        if len(parts) != 4:
+            if line.strip():
+                raise UsageError(f"--pre-push: cannot read {line.strip()!r}; expected "
+                                 "'<local ref> <local sha> <remote ref> <remote sha>' as git's pre-push hook gives")
+            continue
+        _, local, _, remote = parts
+        if set(local) <= ZERO:
+            continue
+        include.append(local)
+        if set(remote) <= ZERO:
+            new_ref = True
+        else:
+            exclude.append(remote)
+    if not include:
+        return []
+    return include + [f"^{r}" for r in exclude] + (["--not", "--remotes"] if new_ref else [])
+
+
+def _known(path: Path, revs: list[str]) -> list[str]:
+    """Drop ``^sha`` exclusions git does not have (a force-push over commits never fetched)."""
+    from scanner.sources._gitio import run_git
+
+    out = []
+    need_remotes = False
+    for r in revs:
+        if r.startswith("^"):
+            ok = run_git(["cat-file", "-e", f"{r[1:]}^{{commit}}"], cwd=str(path), check=False).returncode == 0
+            if not ok:
+                need_remotes = True
+                continue
+        out.append(r)
+    if need_remotes and "--remotes" not in out:
+        out += ["--not", "--remotes"]
+    return out
+
+
+@click.command("repo")
+@click.argument("path", required=False, default=Path("."), type=click.Path(path_type=Path))
+@rule_options
+@output_options
+@verify_options
+@click.option("--branch", "branches", multiple=True, metavar="REF",
+              help="Scan only the history of this branch or ref (repeatable) [default: every ref].")
+@click.option("--since", metavar="DATE", help="Only commits newer than DATE (anything `git log --since` accepts).")
+@click.option("--max-commits", type=click.IntRange(min=1), help="Scan at most N commits (newest first).")
+@click.option("--no-history", is_flag=True, help="Scan only the working tree (HEAD's files in a bare repo).")
+@click.option("--staged", is_flag=True, help="Scan only what is staged for the next commit (the index).")
+@click.option("--pre-push", is_flag=True, help="Read git's pre-push lines on stdin; scan only the commits pushed.")
+@click.option("--range", "rev_range", metavar="A..B", help="Scan only the commits in a revision range.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Processes for blob scanning [auto].")
+@click.option("--max-file-mb", type=float, default=None, help="Blobs larger than this are streamed in chunks [50].")
+def command(path: Path, config_file: Path | None, rule_dirs: tuple[Path, ...], baseline: Path | None,
+            ignore_file: Path | None, exclude: tuple[str, ...], no_structure: bool, engine: str | None, fmt: str,
+            output: Path | None, fail_on: str | None, quiet: bool, color: bool | None, policy: Path | None,
+            as_of: object, verify: bool, verify_timeout: float | None, verify_hosts: tuple[str, ...], only_live: bool,
+            branches: tuple[str, ...], since: str | None, max_commits: int | None, no_history: bool, staged: bool,
+            pre_push: bool, rev_range: str | None, jobs: int | None, max_file_mb: float | None) -> int:
+    """Scan a git repository: the working tree and the full history of every branch, tag and remote ref.
+
+    Each leaked secret is reported once, with the commit that introduced it, the last commit holding it, whether
+    it is still at HEAD of the default branch (or only in history, with the commit that removed it), the refs that
+    reach it and every path. Exit codes: 0 clean, 1 findings, 2 usage, 3 configuration, 4 not a repository or
+    unreadable index.
+    """
+    modes = [m for m, on in (("--staged", staged), ("--pre-push", pre_push), ("--range", rev_range)) if on]
+    if len(modes) > 1:
+        raise UsageError(f"{' and '.join(modes)} cannot be combined")
+    if modes and (branches or no_history):
+        raise UsageError(f"{modes[0]} cannot be combined with --branch or --no-history")
+    if rev_range is not None and (not rev_range.strip() or rev_range.startswith("-")):
+        raise UsageError("--range needs a revision range such as origin/main..HEAD")
+    cfg = load_config(config_file, path, rule_dirs=rule_dirs, exclude=exclude, no_structure=no_structure,
+                      fail_on=fail_on, engine=engine, jobs=jobs, max_file_mb=max_file_mb, policy_file=policy)
+    started = datetime.now(UTC)
+    now = resolve_now(as_of if isinstance(as_of, datetime) else None)
+    verify_opts = verify_settings(verify, verify_timeout, verify_hosts, only_live)
+    result: SourceResult
+    if staged:
+        from scanner.sources.staged import NOTHING_STAGED, StagedSource, toplevel
+
+        top = Path(toplevel(path))
+        eng = Engine.create(cfg)
+        result = StagedSource(path, exclude=cfg.exclude, max_file_mb=cfg.max_file_mb).scan(eng.scanner, eng.hasher)
+        if NOTHING_STAGED in result.notes:
+            click.echo(f"credsweep: {NOTHING_STAGED}", err=True)
+            return EXIT_OK
+        report = eng.report_from([result], scan_kind="staged", targets=[str(top)],
+                                 suppression=eng.suppression(baseline, ignore_file, top), started=started,
+                                 verify=verify_opts, now=now)
+        emit(report, fmt, output, quiet=quiet, color=color, hook=fmt == "text")
+        return exit_code(report, cfg.fail_on)
+    from scanner.sources.git import GitSource
+
+    revisions: list[str] | None = None
+    if pre_push:
+        revisions = pre_push_revisions(sys.stdin.read().splitlines())
+        if not revisions:
+            click.echo("credsweep: nothing to push (only deletions); nothing to scan", err=True)
+            return EXIT_OK
+        revisions = _known(path, revisions)
+    elif rev_range is not None:
+        revisions = [rev_range]
+    source = GitSource(path, branches=branches, since=since, max_commits=max_commits, history=not no_history,
+                       worktree=revisions is None, revisions=revisions, exclude=cfg.exclude,
+                       max_file_mb=cfg.max_file_mb, jobs=cfg.jobs)
+    git_dir, work, _ = source.open()
+    top = Path(work or git_dir)
+    eng = Engine.create(cfg)
+    result = source.scan(eng.scanner, eng.hasher)
+    report = eng.report_from([result], scan_kind="repo", targets=[str(top)],
+                             suppression=eng.suppression(baseline, ignore_file, top), started=started,
+                                 verify=verify_opts, now=now)
+    emit(report, fmt, output, quiet=quiet, color=color)
+    return exit_code(report, cfg.fail_on)
