@@ -108,7 +108,8 @@ def _finding_source(f: Finding) -> str:
 def _finding_where(f: Finding) -> str:
     loc = f.location
     repo = f.git.repo if f.git is not None else (loc.root or "")
-    prefix = os.path.basename(repo.rstrip("/")) + "/" if repo and loc.source in ("file", "git", "staged") else ""
+    name = os.path.basename(repo.rstrip("/"))
+    prefix = name + "/" if name not in ("", ".", "..") and loc.source in ("file", "git", "staged") else ""
     where = prefix + loc.path + (f":{loc.line}" if loc.line else "")
     if loc.commit:
         where += f" @ {loc.commit[:10]}"
@@ -271,7 +272,8 @@ def build(report: Report, previous: Report | None = None, history: Sequence[Repo
     not_covered = tuple(SOURCE_LABELS[s] for s in ("git", "vault", "aws") if s not in seen_sources)
     return Review(
         report=report, rows=tuple(rows), by_severity=by_severity, by_source=by_source, by_provider=by_provider,
-        model_keys=len(keys), vaulted_share=_share(len(stored & keys), len(keys)),
+        model_keys=len(keys),
+        vaulted_share=_share(len(stored & keys), len(keys)) if report.credentials else None,
         rotated_share=_share(rotation_ok, len(report.credentials)),
         leaked_and_vaulted=len(stored & leaked),
         charts=charts, comparison=compare(report, previous) if previous else None,
