@@ -73,21 +73,33 @@ def merge_detected(text_pass: list[Detected], structure_pass: list[Detected]) ->
     """One entry per (rule, secret, line): the structure pass wins, since it knows the key path and decoding.
 
     A text-pass hit of the same rule on the same line whose secret is the escaped or truncated form of a
-    structure-pass secret (a PEM key with ``\\n`` escapes in JSON, say) is the same secret and is dropped too.
+    structure-pass secret (a PEM key with ``\\n`` escapes in JSON, say) is the same secret and is dropped too,
+    as is a text-pass hit on the encoded form of a secret the structure pass decoded (base64 in a Secret).
     """
-    by_place: dict[tuple[object, ...], list[str]] = {}
+    by_place: dict[tuple[object, ...], list[tuple[str, str, str | None]]] = {}
     for d in structure_pass:
         loc = d.match.location
-        by_place.setdefault((d.match.rule_id, loc.path, loc.line, loc.commit), []).append(d.match.secret.value)
+        by_place.setdefault((loc.path, loc.line, loc.commit), []).append(
+            (d.match.rule_id, d.match.secret.value, loc.decoded))
 
     def same_secret(d: Detected) -> bool:
         loc = d.match.location
         value = d.match.secret.value
-        return any(value in v or v in value or value.replace("\\n", "\n") == v
-                   for v in by_place.get((d.match.rule_id, loc.path, loc.line, loc.commit), ()))
+        for rule_id, v, decoded in by_place.get((loc.path, loc.line, loc.commit), ()):
+            if rule_id == d.match.rule_id and (value in v or v in value or value.replace("\\n", "\n") == v):
+                return True
+            if decoded and decoded != "json-escape" and _decodes_to(value, v):
+                return True  # the text pass saw the encoded form (Kubernetes Secret data) of a decoded secret
+        return False
 
     keyed = {}
     for d in [t for t in text_pass if not same_secret(t)] + structure_pass:
         loc = d.match.location
         keyed[(d.match.rule_id, d.match.secret.value, loc.path, loc.line, loc.commit)] = d
     return list(keyed.values())
+
+
+def _decodes_to(encoded: str, secret: str) -> bool:
+    from scanner.structure.decode import decodes_to
+
+    return decodes_to(encoded, secret)

@@ -1,19 +1,80 @@
 """Structure-aware scanning of configuration files (YAML, JSON, TOML, INI, .env, ...).
 
-``analyse`` returns None for files that are not configuration, so the text pass alone applies.
+``analyse`` returns None for files that are not configuration, so the text pass alone applies. For
+configuration it parses the file (``formats``), walks it into named values with exact lines (``walker``),
+decodes encoded values (``decode``) and runs every rule plus the key-name rules on them (``scan``). A file that
+does not parse gets a ``parse-error`` Skip: the text pass has already scanned it, nothing is lost silently.
+
+Modules: ``classify`` (which format, and is it worth parsing), ``jsonparse``, ``yamlparse``, ``tomlparse``,
+``hcl``, ``lineformats`` (.env, properties, INI, netrc, Dockerfile), ``walker``, ``decode``, ``keynames``,
+``scan``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from scanner.model import Skip
+from scanner.structure.classify import format_of, worth_parsing
+from scanner.structure.nodes import Node, ParseError
+
 if TYPE_CHECKING:
     from scanner.matcher import Matcher
     from scanner.scanning import BlobResult
+
+MAX_BYTES = 4 << 20  # configuration files are small; larger ones are data and get the text pass only
+
+__all__ = ["MAX_BYTES", "analyse", "format_of", "parse", "worth_parsing"]
+
+
+def parse(fmt: str, text: str) -> list[Node]:
+    """Parse ``text`` as ``fmt`` into documents; ParseError when it is not valid."""
+    from scanner.structure import hcl, jsonparse, lineformats, tomlparse, yamlparse
+
+    if fmt == "yaml":
+        return yamlparse.parse(text)
+    if fmt in ("json", "notebook"):
+        return [jsonparse.parse(text)]
+    if fmt == "toml":
+        return [tomlparse.parse(text)]
+    if fmt == "hcl":
+        return [hcl.parse(text)]
+    line_parsers = {"env": lineformats.parse_env, "properties": lineformats.parse_properties,
+                    "ini": lineformats.parse_ini, "netrc": lineformats.parse_netrc,
+                    "dockerfile": lineformats.parse_dockerfile}
+    return [line_parsers[fmt](text)]
 
 
 def analyse(
     matcher: Matcher, data: bytes, *, source: str, path: str, root: str | None, commit: str | None
 ) -> BlobResult | None:
     """Structure pass over a configuration file; None when the file is not configuration."""
-    return None
+    fmt = format_of(path, data[:256])
+    if fmt is None or not worth_parsing(data):
+        return None
+    from scanner.scanning import BlobResult
+
+    target = path if commit is None else f"{path}@{commit[:12]}"
+    if len(data) > MAX_BYTES:
+        return BlobResult(skipped=[Skip(source=source, target=target, reason="structure-skipped",
+                                        detail=f"{fmt} file larger than {MAX_BYTES >> 20} MB: scanned as text only")])
+    text = data.decode("utf-8", "replace").replace("\r\n", "\n")
+    try:
+        docs = parse(fmt, text)
+    except ParseError as exc:
+        where = f" (line {exc.line})" if exc.line else ""
+        return BlobResult(skipped=[Skip(source=source, target=target, reason="parse-error",
+                                        detail=f"not valid {exc.fmt}{where}: {exc.problem}; "
+                                               "structure pass not applied, scanned as text only")])
+    except (RecursionError, ValueError, TypeError, KeyError, IndexError, MemoryError) as exc:
+        return BlobResult(skipped=[Skip(source=source, target=target, reason="parse-error",
+                                        detail=f"{fmt} parser failed ({exc.__class__.__name__}); "
+                                               "structure pass not applied, scanned as text only")])
+    from scanner.structure.scan import scan_values
+    from scanner.structure.walker import Walker
+
+    walker = Walker(fmt)
+    values = [v for doc in docs for v in walker.walk(doc)]
+    detected, references = scan_values(matcher, values, text, source=source, path=path, root=root,
+                                       commit=commit, fmt=fmt)
+    return BlobResult(detected=detected, references=references)
