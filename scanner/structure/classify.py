@@ -25,7 +25,7 @@ _PARENT_NAMES = {(".kube", "config"): "yaml", (".aws", "config"): "ini", (".dock
 # The content gate: a secret-like key with a value, an encoded-data marker, or a reference a format declares.
 _GATE = re.compile(
     rb"(?i)(?:key|token|secret|passw|passphrase|pwd|auth|credential|private|bearer|certificate|"
-    rb"client-key-data|dsn|conn(?:ection)?[_-]?str)[\w.\-\"'\]]{0,40}\s*(?:[:=]|\"\s*:|\s+\"|\s*\{)"
+    rb"client-key-data|dsn|conn(?:ection)?[_-]?str)[\w.\-\"'\]\\]{0,40}\s*(?:[:=]|\"\s*:|\s+\"|\s*\{)"
     rb"|://[^/\s:@\"']{1,100}:[^@\s/\"']{1,200}@"
     rb"|--[\w-]{0,30}(?:key|token|secret|password)"
     rb"|kind:\s*['\"]?Secret|\"kind\":\s*\"Secret|model_list|secretKeyRef|auths|"

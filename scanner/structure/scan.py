@@ -123,7 +123,16 @@ def scan_values(matcher: Matcher, values: list[Value], text: str, *, source: str
                 continue
             by_group[g] = []
         by_group.setdefault(g, []).append(d)
-    return [d for ds in by_group.values() for d in ds], _unique(refs)
+    return [d for ds in by_group.values() for d in _unshadowed(ds, generic)], _unique(refs)
+
+
+def _unshadowed(ds: list[Detected], generic: set[str]) -> list[Detected]:
+    """A generic rule's hit on a value a specific rule also matched is the same secret: keep the specific one."""
+    specific = [d.match.secret.value for d in ds if d.match.rule_id not in generic]
+    if not specific:
+        return ds
+    return [d for d in ds if d.match.rule_id not in generic
+            or not any(v in d.match.secret.value or d.match.secret.value in v for v in specific)]
 
 
 def _nested(v: Value, form: str, label: str | None, fmt: str) -> list[Value]:

@@ -119,7 +119,7 @@ class Walker:
             if isinstance(vf, Mapping):
                 ref = next((k for k, _ in vf.items if k.endswith("KeyRef") or k.endswith("Ref")), None)
                 if ref:
-                    v = self._value(Scalar(ref, vf.line), [*path, name.text],
+                    v = self._value(Scalar(ref, name.line, name.column), [*path, name.text],
                                     reference="k8s-secretKeyRef" if ref == "secretKeyRef" else "k8s-" + ref)
                     if v is not None:
                         yield v

@@ -12,7 +12,7 @@ import yaml
 from scanner.structure.nodes import MAX_DEPTH, Mapping, Node, ParseError, Scalar, Sequence
 
 _DIRECTIVE_LINE = re.compile(r"^[ \t]*(?:\{\{-?.*?-?\}\}[ \t]*|\{%-?.*?-?%\}[ \t]*)+$", re.M)
-_INLINE = re.compile(r"\{\{-?.*?-?\}\}|\{%-?.*?-?%\}")
+_INLINE = re.compile(r"(?<!\$)\{\{-?.*?-?\}\}|\{%-?.*?-?%\}")  # not GitHub's ${{ }}: valid plain YAML
 MAX_NODES = 200_000
 
 
