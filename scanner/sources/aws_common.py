@@ -106,7 +106,7 @@ class Coverage:
             if classified is None:
                 raise
             reason, detail = classified
-            if what:
+            if what and not detail.startswith(what.split(" ", 1)[0]):
                 detail = f"{what}: {detail}"
             self.skip(service, region, reason, detail)
 
