@@ -12,37 +12,39 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from scanner.checks import evaluate
-from scanner.detector import detect
 from scanner.errors import UsageError, VaultSourceError
-from scanner.model import CheckId, Credential, Severity, Skip, Violation
+from scanner.model import Credential, Skip, Violation
 from scanner.policy import Policy
 from scanner.redact import SecretHasher, redact
-from scanner.ruleset import Rule
 from scanner.scanning import BlobScanner
 from scanner.sources.base import CredentialResult
+from scanner.sources.vault_classify import Classifier
 from scanner.sources.vault_hcl import check_policy
+from scanner.sources.vault_records import (
+    SOURCE,
+    age_attributes,
+    approle_violations,
+    drop_generic,
+    kv_credential,
+    kv_declared,
+    merge_violations,
+    parse_days,
+    parse_time,
+    token_credential,
+)
 
 T = TypeVar("T")
-SOURCE = "vault"
+__all__ = ["Classifier", "VaultOptions", "VaultSettings", "VaultSource", "connect", "parse_days", "parse_time"]
 MAX_RETRY_AFTER = 10.0  # seconds: a server asking for longer is treated as failing for this run
-_SECRET_FIELD = re.compile(r"(key|token|secret|passw|credential|auth|bearer|pat)", re.I)
-_OWNER_KEYS = ("owner", "owner_email", "team", "contact")
-_ROTATION_KEYS = ("rotation_period_days", "rotation_period", "rotation_days", "rotate_every")
-_EXPIRY_KEYS = ("expires_at", "expiry", "expires", "expiration", "expire_at")
-_TICKET_KEYS = ("ticket", "jira", "issue")
-# Name hints beyond rule id prefixes: field or path words that name a provider.
-_HINT_ALIASES = {"claude": "anthropic", "gemini": "google", "vertex": "google", "langchain": "langsmith",
-                 "weightsandbiases": "wandb", "hashicorp": "vault"}
 
 
 # --------------------------------------------------------------------------------------------- connection
@@ -192,146 +194,6 @@ def error_kind(exc: BaseException) -> str:
     return "error"
 
 
-# --------------------------------------------------------------------------------------------- classification
-
-
-@dataclass(frozen=True, slots=True)
-class Classified:
-    """What one stored value is: a rule match (or a name hint) and the secret text it found."""
-
-    provider: str | None
-    kind: str | None
-    rule_id: str | None
-    value: str = field(repr=False)
-    by: str  # "rule" or "name-hint"
-
-
-class Classifier:
-    """Runs the compiled rules over a value; falls back to provider hints in the field and path names."""
-
-    def __init__(self, scanner: BlobScanner) -> None:
-        self.scanner = scanner
-        self.rules: dict[str, Rule] = {r.id: r for r in scanner.matcher.rules}
-        hints: dict[str, str] = {}
-        kinds: dict[str, set[str]] = {}
-        for r in scanner.matcher.rules:
-            prefix = r.id.split(".", 1)[0].lower()
-            hints.setdefault(prefix, r.provider)
-            hints.setdefault(re.sub(r"[^a-z0-9]", "", r.provider.lower()), r.provider)
-            kinds.setdefault(r.provider, set()).add(r.kind)
-        for alias, prefix in _HINT_ALIASES.items():
-            if prefix in hints:
-                hints.setdefault(alias, hints[prefix])
-        self.hints = hints
-        self.kinds = kinds
-        self._lock = threading.Lock()  # hyperscan scratch space is per matcher, not per thread
-
-    def hint(self, *names: str) -> tuple[str, str] | None:
-        """(provider, kind) named by a field or path word such as ``openai_api_key``, or None."""
-        for name in names:
-            words = [w for w in re.split(r"[^a-z0-9]+", re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()) if w]
-            joined = "".join(words)
-            for w in words + [joined]:
-                provider = self.hints.get(w)
-                if provider is None:
-                    continue
-                kinds = self.kinds.get(provider, set())
-                kind = "admin-key" if "admin" in words and "admin-key" in kinds else "api-key"
-                return provider, kind
-        return None
-
-    def classify(self, field_name: str, value: str, path: str) -> list[Classified]:
-        """Every credential in one field value: rule matches first; else a name hint for a secret-named field."""
-        if not value:
-            return []
-        found: dict[str, Classified] = {}
-        for data in (value.encode("utf-8", "surrogatepass"), f'{field_name} = "{value}"\n'.encode("utf-8", "surrogatepass")):
-            with self._lock:
-                detected = detect(self.scanner.matcher, data, source=SOURCE, path=path)
-            for d in detected:
-                rule = self.rules.get(d.match.rule_id)
-                if rule is None:
-                    continue
-                secret = d.match.secret.value
-                cand = Classified(rule.provider, rule.kind, rule.id, secret, "rule")
-                prev = found.get(secret)
-                if prev is None or _rank(rule) > _rank(self.rules[prev.rule_id or ""]):
-                    found[secret] = cand
-            if found:
-                break
-        hinted = self.hint(field_name, path)
-        if found:
-            out = list(found.values())
-            if hinted and all(self.rules[c.rule_id or ""].is_generic for c in out):
-                # A generic match names no provider; the field or path name does (openai_api_key = ...).
-                out = [Classified(hinted[0], hinted[1], c.rule_id, c.value, "rule+name-hint") for c in out]
-            return out
-        if hinted and _SECRET_FIELD.search(field_name):
-            return [Classified(hinted[0], hinted[1], None, value, "name-hint")]
-        return []
-
-
-def _rank(rule: Rule) -> tuple[int, int, int]:
-    return (0 if rule.is_generic else 1, int(rule.confidence), int(rule.severity))
-
-
-# --------------------------------------------------------------------------------------------- parsing helpers
-
-
-def parse_time(value: Any) -> datetime | None:
-    """RFC 3339 from Vault (nanoseconds allowed), an epoch number, or a date; None when empty or unparseable."""
-    if value in (None, "", 0):
-        return None
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, UTC)
-    text = str(value).strip()
-    if text.startswith("0001-01-01"):
-        return None
-    m = re.match(r"^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}:\d{2})(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$", text)
-    if not m:
-        return None
-    frac = (m.group(3) or "")[:7]
-    tz = m.group(4) or "+00:00"
-    tz = "+00:00" if tz == "Z" else tz
-    try:
-        dt = datetime.fromisoformat(f"{m.group(1)}T{m.group(2) or '00:00:00'}{frac}{tz}")
-    except ValueError:
-        return None
-    return dt.astimezone(UTC)
-
-
-def parse_days(value: Any) -> int | None:
-    """A rotation period: ``30``, ``30d``, ``720h``, ``4w``, ``90 days``."""
-    if value is None:
-        return None
-    m = re.match(r"^\s*(\d+)\s*([a-z]*)\s*$", str(value).lower())
-    if not m:
-        return None
-    n, unit = int(m.group(1)), m.group(2)
-    factor = {"": 1, "d": 1, "day": 1, "days": 1, "w": 7, "week": 7, "weeks": 7, "h": 1 / 24, "hours": 1 / 24,
-              "m": 30, "mo": 30, "month": 30, "months": 30, "y": 365, "year": 365, "years": 365}.get(unit)
-    return None if factor is None else max(1, int(n * factor)) if n else 0
-
-
-def _first(meta: Mapping[str, Any], keys: Sequence[str]) -> str | None:
-    low = {str(k).lower(): v for k, v in meta.items()}
-    for k in keys:
-        v = low.get(k)
-        if v not in (None, ""):
-            return str(v)
-    return None
-
-
-def _seconds(value: Any) -> int:
-    try:
-        return int(value or 0)
-    except (TypeError, ValueError):
-        m = re.match(r"^(\d+)([smhd]?)$", str(value))
-        if not m:
-            return 0
-        return int(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
-
-
 # --------------------------------------------------------------------------------------------- the source
 
 
@@ -446,8 +308,8 @@ class VaultSource:
             extra.extend(self._scan_policies(cov, model_mounts))
         if self.options.auth_methods:
             extra.extend(self._scan_approles(cov, policy))
-        creds = [replace(c, attributes=(*c.attributes, *_age(c, now))) for c in creds]
-        violations = _merge([*extra, *_kv_specific(creds, now)], _filter_generic(evaluate(creds, policy, now), creds))
+        creds = [replace(c, attributes=(*c.attributes, *age_attributes(c, now))) for c in creds]
+        violations = merge_violations([*extra, *kv_declared(creds, now)], drop_generic(evaluate(creds, policy, now), creds))
         anything = bool(cov.mounts) or cov.tokens > 0 or cov.policies > 0 or cov.roles > 0 or cov.paths_read > 0
         notes = _coverage_notes(cov, self.options, len(creds), anything)
         return CredentialResult(credentials=tuple(creds), violations=tuple(violations), skipped=tuple(cov.skips),
@@ -604,7 +466,7 @@ class VaultSource:
                     return []
         elif not self.options.read_values:
             cov.add(paths_read=1)  # KV v1 has no metadata: the listing is all there is
-        base = _kv_base(mount, location, meta)
+        base = kv_credential(mount.path, mount.version, location, meta)
         hinted = classifier.hint(leaf)
         by_name = replace(base, provider=hinted[0], kind=hinted[1]) if hinted else base
         if not self.options.read_values or base.status == "deleted":
@@ -678,7 +540,7 @@ class VaultSource:
                 continue
             data.pop("id", None)  # a lookup never returns the token here, but never keep it
             cov.add(tokens=1)
-            cred, vs = _token_credential(acc, data, now)
+            cred, vs = token_credential(acc, data)
             creds.append(cred)
             viol.extend(vs)
         return creds, viol
@@ -740,148 +602,8 @@ class VaultSource:
                     cov.skip(f"auth/{mount}/role/{role}", err)
                     continue
                 cov.add(roles=1)
-                out.extend(_approle_violations(f"vault-approle:{mount}/{role}", data, max_ttl))
+                out.extend(approle_violations(f"vault-approle:{mount}/{role}", data, max_ttl))
         return out
-
-
-# --------------------------------------------------------------------------------------------- records
-
-
-def _kv_base(mount: _Mount, location: str, meta: Mapping[str, Any]) -> Credential:
-    attrs: list[tuple[str, str]] = [("mount", mount.path), ("kv_version", str(mount.version))]
-    if mount.version == 1 or not meta:
-        return Credential(id=f"vault-kv:{location}", source=SOURCE, store="vault-kv", location=location,
-                          status="active", attributes=tuple(attrs))
-    versions = meta.get("versions") or {}
-    current = int(meta.get("current_version") or 0)
-    cur = versions.get(str(current)) or {}
-    live = [int(k) for k, v in versions.items() if not (v or {}).get("destroyed") and not (v or {}).get("deletion_time")]
-    deleted = bool(cur.get("destroyed")) or bool(parse_time(cur.get("deletion_time")))
-    created = parse_time(meta.get("created_time"))
-    current_time = parse_time(cur.get("created_time")) or parse_time(meta.get("updated_time"))
-    custom = meta.get("custom_metadata") or {}
-    count = len(versions) if versions else current
-    attrs += [("current_version", str(current)), ("oldest_version", str(meta.get("oldest_version") or 0)),
-              ("live_versions", str(len(live)))]
-    if deleted:
-        attrs.append(("deletion", "destroyed" if cur.get("destroyed") else "deleted"))
-    ticket = _first(custom, _TICKET_KEYS)
-    if ticket:
-        attrs.append(("ticket", ticket))
-    rotation = parse_days(_first(custom, _ROTATION_KEYS))
-    return Credential(
-        id=f"vault-kv:{location}", source=SOURCE, store="vault-kv", location=location,
-        owner=_first(custom, _OWNER_KEYS), created_at=created,
-        last_rotated_at=current_time if current > 1 else None,
-        expires_at=parse_time(_first(custom, _EXPIRY_KEYS)),
-        version=current or None, versions=count or None, rotation_period_days=rotation,
-        rotation_enabled=True if rotation else None,
-        status="deleted" if deleted else "active", attributes=tuple(attrs))
-
-
-def _token_credential(accessor: str, data: Mapping[str, Any], now: datetime) -> tuple[Credential, list[Violation]]:
-    policies = tuple(str(p) for p in (data.get("policies") or []))
-    created = parse_time(data.get("creation_time")) or parse_time(data.get("issue_time"))
-    expires = parse_time(data.get("expire_time"))
-    period = _seconds(data.get("period"))
-    explicit_max = _seconds(data.get("explicit_max_ttl"))
-    ttl = _seconds(data.get("ttl"))
-    meta = data.get("meta") or {}
-    display = str(data.get("display_name") or "")
-    attrs = [("display_name", display), ("ttl_seconds", str(ttl)), ("explicit_max_ttl_seconds", str(explicit_max)),
-             ("period_seconds", str(period)), ("orphan", str(bool(data.get("orphan"))).lower()),
-             ("renewable", str(bool(data.get("renewable"))).lower()), ("num_uses", str(data.get("num_uses") or 0)),
-             ("token_type", str(data.get("type") or "service")), ("created_by_path", str(data.get("path") or ""))]
-    cred = Credential(
-        id=accessor, source=SOURCE, store="vault-token", location=f"auth/token/accessors/{accessor} ({display})",
-        provider="HashiCorp Vault", kind="root-token" if "root" in policies else "token",
-        owner=_first(meta, _OWNER_KEYS) if isinstance(meta, Mapping) else None,
-        created_at=created, expires_at=expires, status="active", scopes=policies, attributes=tuple(attrs))
-    out: list[Violation] = []
-    if expires is None:
-        out.append(Violation(check_id=CheckId("NO-EXPIRY"), subject=accessor,
-                             severity=Severity.HIGH if "root" in policies else Severity.MEDIUM,
-                             message=f"Vault token {display or accessor} never expires (TTL 0)",
-                             remediation=("Revoke it (vault token revoke -accessor ...) and issue tokens with a TTL "
-                                          "through an auth method.",)))
-    elif period and not explicit_max:
-        out.append(Violation(check_id=CheckId("NO-EXPIRY"), subject=accessor, severity=Severity.MEDIUM,
-                             message=f"periodic Vault token {display or accessor} (period {period}s) has no explicit "
-                                     "max TTL: it can be renewed forever",
-                             remediation=("Re-issue it with -explicit-max-ttl, or use a role with token_explicit_max_ttl.",)))
-    return cred, out
-
-
-def _approle_violations(subject: str, data: Mapping[str, Any], max_ttl: int) -> list[Violation]:
-    out = []
-    name = subject.split(":", 1)[1]
-
-    def v(check: str, sev: Severity, msg: str, fix: str) -> None:
-        out.append(Violation(check_id=CheckId(check), subject=subject, severity=sev, message=msg, remediation=(fix,)))
-
-    if data.get("bind_secret_id", True) and _seconds(data.get("secret_id_ttl")) == 0:
-        v("NO-EXPIRY", Severity.MEDIUM, f"AppRole {name}: secret_id_ttl is 0, its secret ids never expire",
-          "Set secret_id_ttl (and secret_id_num_uses) on the role; rotate existing secret ids.")
-    token_max = _seconds(data.get("token_max_ttl"))
-    explicit = _seconds(data.get("token_explicit_max_ttl"))
-    if token_max == 0 and explicit == 0:
-        periodic = _seconds(data.get("token_period"))
-        v("NO-EXPIRY", Severity.MEDIUM,
-          f"AppRole {name}: token_max_ttl is 0" + (f" and tokens are periodic ({periodic}s): they renew forever"
-                                                   if periodic else ": tokens live as long as the mount allows"),
-          "Set token_max_ttl (or token_explicit_max_ttl) on the role.")
-    for key in ("token_ttl", "token_max_ttl", "token_explicit_max_ttl", "secret_id_ttl"):
-        secs = _seconds(data.get(key))
-        if max_ttl and secs > max_ttl:
-            v("LONG-TTL", Severity.LOW, f"AppRole {name}: {key} is {secs // 86400} days, beyond the policy's "
-              f"{max_ttl // 86400}-day maximum age", f"Lower {key} to at most the policy's maximum age.")
-    return out
-
-
-def _age(cred: Credential, now: datetime) -> tuple[tuple[str, str], ...]:
-    since = cred.last_rotated_at or cred.created_at
-    out = []
-    if cred.created_at is not None:
-        out.append(("age_days", str(max(0, (now - cred.created_at) // timedelta(days=1)))))
-    if since is not None:
-        out.append(("value_age_days", str(max(0, (now - since) // timedelta(days=1)))))
-    return tuple(out)
-
-
-def _filter_generic(violations: list[Violation], creds: Sequence[Credential]) -> list[Violation]:
-    """Tokens are re-issued, not rotated, and have no owner field: STALE covers their age."""
-    tokens = {c.id for c in creds if c.store == "vault-token"}
-    return [v for v in violations if not (v.subject in tokens and v.check_id in ("UNROTATED", "NO-OWNER"))]
-
-
-def _kv_specific(creds: Sequence[Credential], now: datetime) -> list[Violation]:
-    """Declared rotation periods and expiry dates in custom_metadata, judged against ``now``."""
-    out = []
-    for c in creds:
-        if c.store != "vault-kv" or c.status == "deleted":
-            continue
-        since = c.last_rotated_at or c.created_at
-        if c.rotation_period_days and since is not None:
-            age = (now - since) // timedelta(days=1)
-            if age > c.rotation_period_days:
-                out.append(Violation(check_id=CheckId("UNROTATED"), subject=c.id, severity=Severity.MEDIUM,
-                                     message=f"{c.location}: rotation every {c.rotation_period_days} days is declared "
-                                             f"in custom_metadata, but the value is {age} days old",
-                                     remediation=("Rotate it now, or correct rotation_period in custom_metadata.",)))
-        if c.expires_at is not None and c.expires_at < now:
-            out.append(Violation(check_id=CheckId("EXPIRED"), subject=c.id, severity=Severity.LOW,
-                                 message=f"{c.location}: custom_metadata says it expired on "
-                                         f"{c.expires_at.date().isoformat()}, but it is still stored",
-                                 remediation=("Replace or delete it, and update expires_at.",)))
-    return out
-
-
-def _merge(specific: Iterable[Violation], generic: Iterable[Violation]) -> list[Violation]:
-    """Source-specific violations, then the generic ones not already said more precisely for the same subject."""
-    out = list(specific)
-    said = {(v.check_id, v.subject) for v in out}
-    out.extend(v for v in generic if not (v.check_id in ("NO-EXPIRY", "UNROTATED") and (v.check_id, v.subject) in said))
-    return out
 
 
 def _coverage_notes(cov: _Coverage, options: VaultOptions, n_creds: int, anything: bool) -> list[str]:
