@@ -192,6 +192,11 @@ def check(rule: Rule, value: str, loc: Location, now: datetime) -> Verification 
         result = service_account_check(value, loc)
     elif rule.validator in ("pem", "pem-json") or "PRIVATE KEY-----" in value:
         result = pem_check(value)
+    elif value.startswith("LS0tLS1CRUdJTi"):  # base64 of "-----BEGIN": kubeconfig client-key-data and the like
+        try:
+            result = pem_check(base64.b64decode(value + "=" * (-len(value) % 4)).decode("ascii"))
+        except (binascii.Error, ValueError, UnicodeDecodeError):
+            result = Verification(status="offline-invalid", checked_at=None, detail="not base64 of a PEM block")
     elif rule.validator == "jwt" or _JWT_RE.match(value):
         result = jwt_check(value, now)
     return replace(result, checked_at=now) if result is not None else None

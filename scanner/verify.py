@@ -425,6 +425,8 @@ class Verifier:
             if not any(fnmatch.fnmatchcase(name, p) for p in spec.host_patterns):
                 return f"--verify-host {spec.host}={host} is not one of {', '.join(spec.host_patterns)}"
         if spec.type == "aws-sts":
+            if not secret.startswith("AKIA"):
+                return "not checked: only long-term AKIA key ids are verified (temporary ASIA keys need their session token)"
             if companion is None:
                 return "unverifiable: no secret access key found near the key id"
             return _Job(spec, sts_request(url, secret, companion), host, secret)

@@ -1,0 +1,342 @@
+"""Verification safety: the verify-block schema, the test-only override's loopback rule, no network without
+--verify, limits and caching; plus scope readers (Hugging Face, xAI, OpenRouter, AWS STS) through rule files."""
+
+from __future__ import annotations
+
+import secrets
+import string
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from conftest import cli, fake_key, plant
+from verify_server import LocalHttps, by_rule, https_server_fixture, scan_json  # noqa: F401
+
+from scanner.errors import UsageError
+from scanner.model import Confidence, Finding, Location, RuleId, Severity
+from scanner.redact import SecretHasher
+from scanner.ruleset import load_builtin, rules_from_text
+from scanner.verify import Request, Response, Verifier, VerifyOptions, parse_hosts, parse_overrides
+from scanner.verifyspec import parse, verify_problems
+
+GOOD = {"url": "https://api.example.com/v1/me", "headers": {"Authorization": "Bearer {secret}"}}
+
+
+# --------------------------------------------------------------------------- schema
+
+
+@pytest.mark.parametrize(("change", "problem"), [
+    ({"url": "http://api.example.com/v1/me"}, "https"),
+    ({"url": "https://{host}/v1/me"}, "host: NAME"),
+    ({"url": "https://api.{host}.com/v1/me", "host": "x"}, "whole host"),
+    ({"url": "https://api.example.com/{host}/me"}, "placeholder"),
+    ({"url": "https://api.example.com/v1/me?key={secret}"}, "never in the URL"),
+    ({"url": "https://10.1.2.3/v1/me"}, "IP address"),
+    ({"url": "https://metadata.internal/v1/me"}, "public DNS name"),
+    ({"url": "https://user:pw@api.example.com/"}, "user information"),
+    ({"method": "POST"}, "read_only"),
+    ({"method": "DELETE"}, "GET, HEAD or POST"),
+    ({"method": "PUT", "read_only": True, "note": "x"}, "GET, HEAD or POST"),
+    ({"headers": {"Authorization": "Bearer"}}, "carries {secret}"),
+    ({"headers": {"Authorization": "Bearer {secret}", "X-Host": "{host}"}}, "only placeholder"),
+    ({"live": [200], "invalid": [200]}, "overlap"),
+    ({"concurrency": 50}, "concurrency"),
+    ({"bogus": 1}, "unknown field"),
+    ({"host": "databricks"}, "only meaningful"),
+    ({"type": "none"}, "note"),
+])
+def test_unsafe_or_malformed_verify_blocks_are_rule_errors(change, problem):
+    problems = verify_problems({**GOOD, **change})
+    assert any(problem in p for p in problems), problems
+
+
+def test_good_blocks_parse():
+    spec, problems = parse({**GOOD, "identity": [{"json": "name"}], "scopes": [{"header": "X-OAuth-Scopes"}]})
+    assert problems == [] and spec is not None
+    assert spec.official_host == "api.example.com"
+    spec, problems = parse({"method": "POST", "read_only": True, "note": "auth.test changes nothing",
+                            "url": "https://slack.com/api/auth.test", "headers": {"Authorization": "Bearer {secret}"}})
+    assert problems == []
+    spec, problems = parse({"url": "https://{host}/v1/auth/token/lookup-self", "host": "vault",
+                            "headers": {"X-Vault-Token": "{secret}"}})
+    assert problems == [] and spec is not None and spec.official_host is None
+
+
+def test_every_builtin_verify_block_is_valid_and_sends_keys_only_over_https():
+    with_verify = [r for r in load_builtin() if r.verify is not None]
+    assert len(with_verify) >= 20
+    for rule in with_verify:
+        assert verify_problems(rule.verify) == [], rule.id
+
+
+def test_rules_check_reports_an_unsafe_verify_block(tmp_path):
+    rule_file = tmp_path / "mine.yaml"
+    rule_file.write_text(_rule_yaml("mine.token", "mytok_", "url: http://api.mine.com/me"))
+    r = cli("rules", "check", rule_file)
+    assert r.rc != 0
+    assert "https" in r.out + r.err
+
+
+# --------------------------------------------------------------------------- the test-only override
+
+
+def test_override_accepts_loopback_only():
+    assert parse_overrides("api.openai.com=https://127.0.0.1:8443") == {"api.openai.com": "https://127.0.0.1:8443"}
+    assert parse_overrides('{"api.openai.com": "https://[::1]:9"}') == {"api.openai.com": "https://[::1]:9"}
+    assert parse_overrides("api.openai.com=https://localhost:1")
+    for bad in ("api.openai.com=https://10.0.0.5:443", "api.openai.com=https://evil.example.com",
+                "api.openai.com=https://127.0.0.1.nip.io:443"):
+        with pytest.raises(UsageError, match="refusing"):
+            parse_overrides(bad)
+    with pytest.raises(UsageError, match="https"):
+        parse_overrides("api.openai.com=http://127.0.0.1:80")
+    assert parse_overrides("api.openai.com=https://10.0.0.5:443", allow_nonloopback=True)
+
+
+def test_cli_refuses_a_non_loopback_override(tmp_path):
+    key = fake_key("openai.project-key")
+    (tmp_path / "a.env").write_text(f"OPENAI_API_KEY={key}\n")
+    env = {"CREDSWEEP_VERIFY_BASE_URL_OVERRIDE": "api.openai.com=https://203.0.113.9:443"}
+    r = cli("scan", "files", tmp_path, "--verify", env=env)
+    assert r.rc == 2
+    assert "refusing" in r.err and "CREDSWEEP_VERIFY_ALLOW_NONLOOPBACK_OVERRIDE" in r.err
+    assert key not in r.err
+
+
+def test_cli_allows_a_non_loopback_override_only_when_explicitly_allowed(tmp_path):
+    (tmp_path / "a.env").write_text("nothing here\n")
+    env = {"CREDSWEEP_VERIFY_BASE_URL_OVERRIDE": "api.openai.com=https://203.0.113.9:443",
+           "CREDSWEEP_VERIFY_ALLOW_NONLOOPBACK_OVERRIDE": "1"}
+    r = cli("scan", "files", tmp_path, "--verify", env=env)
+    assert r.rc == 0, r.err
+
+
+def test_verify_host_parsing():
+    assert parse_hosts(["databricks=https://ADB-1.azuredatabricks.net/", "vault=vault.x.com:8200"]) == {
+        "databricks": "adb-1.azuredatabricks.net", "vault": "vault.x.com:8200"}
+    for bad in ("databricks", "vault=https://v.x.com/path", "=x.com", "vault=a b"):
+        with pytest.raises(UsageError):
+            parse_hosts([bad])
+
+
+# --------------------------------------------------------------------------- no network without --verify
+
+
+def test_without_verify_no_request_is_made(tmp_path, https_server):
+    keys = [fake_key(r) for r in ("openai.project-key", "github.pat", "slack.bot-token", "npm.access-token")]
+    https_server.server.expect_request("/").respond_with_json({})
+    text = "".join(f"KEY{i}={k}\n" for i, k in enumerate(keys))
+    rc, doc, err = scan_json(tmp_path, text, env=https_server.env())
+    assert rc == 1, err
+    assert len(doc["findings"]) == 4
+    assert all(f["verification"] is None or f["verification"]["status"].startswith("offline")
+               for f in doc["findings"])
+    assert len(https_server.server.log) == 0
+    assert "--verify checked" not in " ".join(doc["notes"])
+
+
+def test_only_live_needs_verify(tmp_path):
+    (tmp_path / "a.env").write_text("x\n")
+    r = cli("scan", "files", tmp_path, "--only-live")
+    assert r.rc == 2 and "--only-live needs --verify" in r.err
+
+
+def test_verify_module_is_not_imported_without_verify():
+    import subprocess
+    import sys
+
+    code = ("import sys; from scanner.commands import scan_files; import scanner.engine; "
+            "print('scanner.verify' in sys.modules, 'botocore' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
+
+
+# --------------------------------------------------------------------------- limits, cache, budget (in process)
+
+
+def _finding(rule_id: str, fp: str) -> Finding:
+    return Finding(fingerprint=fp, rule_id=RuleId(rule_id), rule_name=rule_id, provider="X", category="generic",
+                   kind="api-key", severity=Severity.HIGH, confidence=Confidence.HIGH, secret_hash="h", redacted="r",
+                   locations=(Location(source="file", path="a", line=1),))
+
+
+def test_per_host_concurrency_limit_and_cache():
+    [rule] = rules_from_text(_rule_yaml("lim.token", "limtok_", "url: https://api.lim.com/me\n      concurrency: 2"),
+                             "test")
+    in_flight, peak, calls = [0], [0], []
+    lock = threading.Lock()
+
+    def transport(req: Request, timeout: float) -> Response:
+        with lock:
+            in_flight[0] += 1
+            peak[0] = max(peak[0], in_flight[0])
+            calls.append(req.url)
+        time.sleep(0.2)
+        with lock:
+            in_flight[0] -= 1
+        return Response(200, {}, b"{}")
+
+    values = {f"fp{i}": f"limtok_{i % 6:040d}" for i in range(12)}  # 6 distinct keys, each twice
+    findings = tuple(_finding("lim.token", fp) for fp in values)
+    v = Verifier(VerifyOptions(enabled=True, timeout=20), transport=transport)
+    out, notes = v.verify(findings, values, {}, {"lim.token": rule}, SecretHasher(b"k"))
+    assert all(f.verification is not None and f.verification.status == "live" for f in out)
+    assert len(calls) == 6  # cached by secret
+    assert peak[0] <= 2
+    assert "12 finding(s) with 6 request(s)" in notes[0]
+
+
+def test_global_budget_marks_the_rest_unknown():
+    [rule] = rules_from_text(_rule_yaml("slow.token", "slowtok_", "url: https://api.slow.com/me\n      concurrency: 1\n      per_second: 1"),
+                             "test")
+
+    def transport(req: Request, timeout: float) -> Response:
+        time.sleep(min(timeout, 0.3))
+        return Response(200, {}, b"{}")
+
+    values = {f"fp{i}": f"slowtok_{i:040d}" for i in range(5)}
+    findings = tuple(_finding("slow.token", fp) for fp in values)
+    start = time.monotonic()
+    out, _ = Verifier(VerifyOptions(enabled=True, timeout=1.5), transport=transport).verify(
+        findings, values, {}, {"slow.token": rule}, SecretHasher(b"k"))
+    assert time.monotonic() - start < 5
+    statuses = [f.verification.status for f in out if f.verification]
+    assert statuses.count("live") >= 1 and statuses.count("unknown") >= 2
+
+
+# --------------------------------------------------------------------------- scope readers, via user rule files
+
+
+def _rule_yaml(rid: str, prefix: str, verify: str, body: str = "[A-Za-z0-9]{40}") -> str:
+    return f"""rules:
+  - id: {rid}
+    name: test rule {rid}
+    provider: Test
+    category: ai-inference
+    kind: api-key
+    severity: high
+    pattern: '(?:^|[^A-Za-z0-9_-])({prefix}{body})(?:[^A-Za-z0-9_-]|$)'
+    keywords: [{prefix}]
+    description: test
+    remediation: [rotate it]
+    verify:
+      {verify}
+      headers: {{Authorization: "Bearer {{secret}}"}}
+    examples: ['K=[[{prefix}{{{{alnum:40}}}}]]']
+    negative_examples: ['K={prefix}short']
+"""
+
+
+def _token(prefix: str, n: int = 40, alphabet: str = string.ascii_letters + string.digits) -> str:
+    return plant(prefix + "".join(secrets.choice(alphabet) for _ in range(n)))
+
+
+def _rules_dir(tmp_path: Path, text: str) -> Path:
+    d = tmp_path / "rules"
+    d.mkdir(exist_ok=True)
+    (d / "test.yaml").write_text(text)
+    return d
+
+
+def test_hugging_face_whoami_role_and_fine_grained_scopes(tmp_path, https_server):
+    verify = """url: https://huggingface.co/api/whoami-v2
+      identity: [{json: name}]
+      scopes: [{json: auth.accessToken.role, prefix: "role:"}, {json: "auth.accessToken.fineGrained.global[]"},
+               {json: "auth.accessToken.fineGrained.scoped[].permissions[]"}]
+      details: [{json: "orgs[].name", prefix: "org:"}]"""
+    rules = _rules_dir(tmp_path, _rule_yaml("t.hf", "hf_", verify, "[A-Za-z]{34}"))
+    key = _token("hf_", 34, string.ascii_letters)
+    https_server.server.expect_request("/api/whoami-v2", headers={"Authorization": f"Bearer {key}"}).respond_with_json({
+        "type": "user", "name": "alice", "orgs": [{"name": "acme-ml", "roleInOrg": "admin"}],
+        "auth": {"type": "access_token", "accessToken": {"displayName": "ci", "role": "fineGrained", "fineGrained": {
+            "global": ["discussion.write"],
+            "scoped": [{"entity": {"type": "org", "name": "acme-ml"}, "permissions": ["repo.content.read", "repo.write"]}]}}}})
+    _, doc, err = scan_json(tmp_path, f"HF_TOKEN={key}\n", "--verify", "--rules", str(rules), env=https_server.env())
+    v = by_rule(doc)["t.hf"]["verification"]
+    assert v["status"] == "live", err
+    assert v["identity"] == "alice"
+    assert v["scopes"] == ["role:fineGrained", "discussion.write", "repo.content.read", "repo.write"]
+    assert "org:acme-ml" in v["detail"]
+
+
+def test_xai_acls_and_blocked_key(tmp_path, https_server):
+    verify = """url: https://api.x.ai/v1/api-key
+      answers:
+        - {status: [200], json: {api_key_blocked: true}, result: invalid}
+        - {status: [200], json: {api_key_disabled: true}, result: invalid}
+      identity: [{json: name}, {json: team_id, prefix: "team:"}]
+      scopes: [{json: "acls[]"}]"""
+    rules = _rules_dir(tmp_path, _rule_yaml("t.xai", "xai-", verify, "[A-Za-z0-9]{80}"))
+    live, blocked = _token("xai-", 80), _token("xai-", 80)
+    https_server.server.expect_request("/v1/api-key", headers={"Authorization": f"Bearer {live}"}).respond_with_json({
+        "redacted_api_key": live[:6] + "****", "name": "prod", "team_id": "t-1", "acls": ["api-key:model:*", "api-key:endpoint:*"],
+        "api_key_blocked": False, "api_key_disabled": False})
+    https_server.server.expect_request("/v1/api-key", headers={"Authorization": f"Bearer {blocked}"}).respond_with_json({
+        "name": "old", "acls": [], "api_key_blocked": True, "api_key_disabled": False})
+    _, doc, _ = scan_json(tmp_path, f"XAI_API_KEY={live}\nOLD_XAI_KEY={blocked}\n", "--verify", "--rules", str(rules),
+                          env=https_server.env())
+    found = {f["redacted"]: f["verification"] for f in doc["findings"]}
+    statuses = sorted(v["status"] for v in found.values())
+    assert statuses == ["invalid", "live"]
+    [live_v] = [v for v in found.values() if v["status"] == "live"]
+    assert live_v["identity"] == "prod, team:t-1"
+    assert live_v["scopes"] == ["api-key:model:*", "api-key:endpoint:*"]
+
+
+def test_openrouter_provisioning_key_is_admin(tmp_path, https_server):
+    verify = """url: https://openrouter.ai/api/v1/key
+      identity: [{json: data.label}]
+      scopes: [{json: data.is_provisioning_key, prefix: "provisioning_key="}]
+      details: [{json: data.limit_remaining, prefix: "limit_remaining="}, {json: data.usage, prefix: "usage="}]
+      admin_scopes: ["provisioning_key=true"]"""
+    rules = _rules_dir(tmp_path, _rule_yaml("t.openrouter", "sk-or-v1-", verify, "[0-9a-f]{64}"))
+    key = _token("sk-or-v1-", 64, "0123456789abcdef")
+    https_server.server.expect_request("/api/v1/key").respond_with_json(
+        {"data": {"label": "sk-or-v1-abc...xyz", "is_provisioning_key": True, "limit_remaining": 12.5, "usage": 3}})
+    _, doc, _ = scan_json(tmp_path, f"OPENROUTER_API_KEY={key}\n", "--verify", "--rules", str(rules), env=https_server.env())
+    f = by_rule(doc)["t.openrouter"]
+    assert f["verification"]["scopes"] == ["provisioning_key=true"]
+    assert "limit_remaining=12.5" in f["verification"]["detail"]
+    assert f["severity"] == "critical"
+
+
+@pytest.mark.parametrize(("status", "body", "expected"), [
+    (200, "<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/ci</Arn>"
+          "<UserId>AIDAEXAMPLE</UserId><Account>123456789012</Account></GetCallerIdentityResult></GetCallerIdentityResponse>",
+     "live"),
+    (403, "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidClientTokenId</Code></Error></ErrorResponse>", "invalid"),
+    (400, "<ErrorResponse><Error><Code>Throttling</Code></Error></ErrorResponse>", "unknown"),
+])
+def test_aws_pair_is_checked_with_a_signed_get_caller_identity(tmp_path, https_server, status, body, expected):
+    key_id, secret = fake_key("aws.access-key-id"), fake_key("aws.secret-access-key")
+    https_server.server.expect_request("/", method="POST").respond_with_data(body, status=status, content_type="text/xml")
+    text = f"[default]\naws_access_key_id = {key_id}\nregion = us-east-1\naws_secret_access_key = {secret}\n"
+    _, doc, err = scan_json(tmp_path, text, "--verify", env=https_server.env())
+    v = by_rule(doc)["aws.access-key-id"]["verification"]
+    assert v["status"] == expected, (v, err)
+    req = https_server.server.log[0][0]
+    assert req.headers["Authorization"].startswith(f"AWS4-HMAC-SHA256 Credential={key_id}/")
+    assert "/us-east-1/sts/aws4_request" in req.headers["Authorization"]
+    assert secret not in str(req.headers)
+    assert len(https_server.server.log) == 1
+    assert req.get_data() == b"Action=GetCallerIdentity&Version=2011-06-15"
+    if expected == "live":
+        assert v["identity"] == "arn:aws:iam::123456789012:user/ci"
+
+
+def test_aws_key_id_without_a_secret_nearby_is_not_sent(tmp_path, https_server):
+    key_id = fake_key("aws.access-key-id")
+    _, doc, _ = scan_json(tmp_path, f"AWS_ACCESS_KEY_ID={key_id}\n", "--verify", env=https_server.env())
+    v = by_rule(doc)["aws.access-key-id"]["verification"]
+    assert v["status"] == "unknown" and "no secret access key" in v["detail"]
+    assert len(https_server.server.log) == 0
+
+
+def test_temporary_aws_key_is_not_sent_without_its_session_token(tmp_path, https_server):
+    key_id, secret = fake_key("aws.access-key-id", 1), fake_key("aws.secret-access-key")
+    assert key_id.startswith("ASIA")
+    text = f"aws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n"
+    _, doc, _ = scan_json(tmp_path, text, "--verify", env=https_server.env())
+    assert "only long-term AKIA" in by_rule(doc)["aws.access-key-id"]["verification"]["detail"]
+    assert len(https_server.server.log) == 0
