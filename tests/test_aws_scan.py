@@ -218,3 +218,20 @@ def test_ecs_task_definition_environment(aws: Moto) -> None:
     assert cred["store"] == "aws-ecs-env" and cred["rule_id"] == "anthropic.api-key"
     assert cred["owner"] == "batch-team" and "worker:1" in cred["location"]
     assert by_subject(doc)[cred["id"]] >= {"PLAINTEXT-ENV"}
+
+
+def test_every_list_call_paginates(aws: Moto) -> None:
+    """DescribeParameters returns 10 per page, ListSecrets and ListUsers 100: more than a page of each."""
+    ssm, sm, iam = aws.client("ssm"), aws.client("secretsmanager"), aws.client("iam")
+    for i in range(25):
+        ssm.put_parameter(Name=f"/p/{i:02d}", Value="x", Type="SecureString")
+    for i in range(105):
+        sm.create_secret(Name=f"s/{i:03d}", SecretString="x")
+    for i in range(102):
+        iam.create_user(UserName=f"u{i:03d}")
+    iam.create_access_key(UserName="u101")
+    rc, doc, _ = scan(aws, "--service", "ssm", "--service", "secretsmanager", "--service", "iam")
+    stores = [c["store"] for c in doc["credentials"]]
+    assert stores.count("aws-ssm-securestring") == 25
+    assert stores.count("aws-secretsmanager") == 105
+    assert stores.count("aws-iam") == 1

@@ -135,3 +135,11 @@ def test_every_call_the_source_makes_is_in_the_policy() -> None:
             if not any(f"{svc}:{camel}" in actions for svc in services | {"ec2", "account"}):
                 missing.append(f"{path.name}: {op}")
     assert checked >= 20 and missing == []
+
+
+def test_clients_use_adaptive_retries() -> None:
+    from scanner.sources.aws import client_config
+
+    cfg = client_config(5)
+    assert cfg.retries == {"mode": "adaptive", "max_attempts": 5}
+    assert "credsweep/" in cfg.user_agent_extra
