@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -42,9 +43,7 @@ def command(profile: str | None, regions: tuple[str, ...], role_arn: str | None,
     means nothing at all could be scanned.
     """
     from scanner.checks.aws import evaluate
-    from scanner.sources.aws import SERVICES, AwsOptions, AwsSource, connect, identity, resolve_regions
-    from scanner.sources.aws_common import Coverage
-    from scanner.sources.base import CredentialResult
+    from scanner.sources.aws import SERVICES, AwsOptions, scan_account
 
     started = datetime.now(UTC)
     cfg = load_config(config_file, None, rule_dirs=rule_dirs, fail_on=fail_on, policy_file=policy)
@@ -53,18 +52,8 @@ def command(profile: str | None, regions: tuple[str, ...], role_arn: str | None,
     options = AwsOptions(profile=profile, regions=regions, role_arn=role_arn, external_id=external_id,
                          read_values=read_values, services=services or SERVICES, max_attempts=max_attempts)
     eng = Engine.create(cfg)
-    coverage = Coverage()
-    clients = connect(options)
-    account, partition = identity(clients, clients.default_region or "us-east-1", coverage)
-    scan_regions = resolve_regions(clients, options.regions, coverage)
-    source = AwsSource(clients, scan_regions, read_values=read_values, services=options.services,
-                       account=account, partition=partition, coverage=coverage)
-    result = source.scan(eng.scanner, eng.hasher)
-    result = CredentialResult(credentials=result.credentials,
-                              violations=result.violations + tuple(evaluate(result.credentials, rules_policy, now)),
-                              skipped=result.skipped, notes=result.notes, scanned_anything=result.scanned_anything)
-    target = f"aws:{account or 'unknown-account'}:" + (",".join(scan_regions) if len(scan_regions) <= 4
-                                                        else f"{len(scan_regions)} regions")
+    result, target = scan_account(options, eng.scanner, eng.hasher)
+    result = replace(result, violations=result.violations + tuple(evaluate(result.credentials, rules_policy, now)))
     report = eng.report_from([], credential_results=[result], scan_kind="aws", targets=[target], suppression=None,
                              started=started)
     emit(report, fmt, output, quiet=quiet, color=color)

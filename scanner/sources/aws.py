@@ -218,3 +218,21 @@ def _unique(creds: Iterable[Credential]) -> Iterator[Credential]:
         if c.id not in seen:
             seen.add(c.id)
             yield c
+
+
+def scan_account(options: AwsOptions, scanner: BlobScanner, hasher: SecretHasher,
+                 clients: ClientFactory | None = None) -> tuple[CredentialResult, str]:
+    """Connect, check the identity, resolve regions and scan: what ``scan aws`` (and ``scan all``) run.
+
+    Returns the result (credentials, skips, notes; no violations: run ``scanner.checks.aws.evaluate`` on the
+    credentials, together with other sources' for DUPLICATED across stores) and a target label for the report.
+    Raises AwsSourceError (exit 4) when nothing can work.
+    """
+    coverage = Coverage()
+    clients = clients or connect(options)
+    account, partition = identity(clients, clients.default_region or DEFAULT_REGION, coverage)
+    regions = resolve_regions(clients, options.regions, coverage)
+    source = AwsSource(clients, regions, read_values=options.read_values, services=options.services,
+                       account=account, partition=partition, coverage=coverage)
+    where = ",".join(regions) if len(regions) <= 4 else f"{len(regions)} regions"
+    return source.scan(scanner, hasher), f"aws:{account or 'unknown-account'}:{where}"
