@@ -32,17 +32,40 @@ def _place(d: Detected) -> tuple[object, ...]:
 
 
 def drop_shadowed(detected: list[Detected], rules: Mapping[str, Rule]) -> list[Detected]:
-    """Drop a generic hit whose secret overlaps a specific rule's secret on the same line."""
+    """One rule per secret.
+
+    A generic hit whose secret overlaps a specific rule's secret on the same line is dropped. When several rules
+    of one provider match the same value (a Gemini key is also a Google API key), every hit of that value is
+    reported under the most specific of them (highest confidence, then severity).
+    """
     specific: dict[tuple[object, ...], list[str]] = {}
+    best: dict[tuple[str, str], Rule] = {}
     for d in detected:
-        if not rules[d.match.rule_id].is_generic:
-            specific.setdefault(_place(d), []).append(d.match.secret.value)
+        rule = rules[d.match.rule_id]
+        if rule.is_generic:
+            continue
+        specific.setdefault(_place(d), []).append(d.match.secret.value)
+        key = (rule.id.split(".", 1)[0], d.match.secret.value)
+        cur = best.get(key)
+        if cur is None or (rule.confidence, rule.severity, not rule.context) > (cur.confidence, cur.severity, not cur.context):
+            best[key] = rule
 
     def shadowed(d: Detected) -> bool:
         value = d.match.secret.value
         return any(v in value or value in v for v in specific.get(_place(d), ()))
 
-    return [d for d in detected if not rules[d.match.rule_id].is_generic or not shadowed(d)]
+    out = []
+    for d in detected:
+        rule = rules[d.match.rule_id]
+        if rule.is_generic:
+            if not shadowed(d):
+                out.append(d)
+            continue
+        winner = best[(rule.id.split(".", 1)[0], d.match.secret.value)]
+        if winner.id != rule.id:
+            d = replace(d, match=replace(d.match, rule_id=winner.id))
+        out.append(d)
+    return out
 
 
 def group(
