@@ -3,14 +3,11 @@
 
 from __future__ import annotations
 
-import secrets
-import string
 import threading
 import time
-from pathlib import Path
 
 import pytest
-from conftest import cli, fake_key, plant
+from conftest import cli, fake_key
 from verify_server import LocalHttps, by_rule, https_server_fixture, scan_json  # noqa: F401
 
 from scanner.errors import UsageError
@@ -228,54 +225,29 @@ def _rule_yaml(rid: str, prefix: str, verify: str, body: str = "[A-Za-z0-9]{40}"
 """
 
 
-def _token(prefix: str, n: int = 40, alphabet: str = string.ascii_letters + string.digits) -> str:
-    return plant(prefix + "".join(secrets.choice(alphabet) for _ in range(n)))
-
-
-def _rules_dir(tmp_path: Path, text: str) -> Path:
-    d = tmp_path / "rules"
-    d.mkdir(exist_ok=True)
-    (d / "test.yaml").write_text(text)
-    return d
-
-
 def test_hugging_face_whoami_role_and_fine_grained_scopes(tmp_path, https_server):
-    verify = """url: https://huggingface.co/api/whoami-v2
-      identity: [{json: name}]
-      scopes: [{json: auth.accessToken.role, prefix: "role:"}, {json: "auth.accessToken.fineGrained.global[]"},
-               {json: "auth.accessToken.fineGrained.scoped[].permissions[]"}]
-      details: [{json: "orgs[].name", prefix: "org:"}]"""
-    rules = _rules_dir(tmp_path, _rule_yaml("t.hf", "hf_", verify, "[A-Za-z]{34}"))
-    key = _token("hf_", 34, string.ascii_letters)
+    key = fake_key("huggingface.access-token")
     https_server.server.expect_request("/api/whoami-v2", headers={"Authorization": f"Bearer {key}"}).respond_with_json({
         "type": "user", "name": "alice", "orgs": [{"name": "acme-ml", "roleInOrg": "admin"}],
         "auth": {"type": "access_token", "accessToken": {"displayName": "ci", "role": "fineGrained", "fineGrained": {
             "global": ["discussion.write"],
             "scoped": [{"entity": {"type": "org", "name": "acme-ml"}, "permissions": ["repo.content.read", "repo.write"]}]}}}})
-    _, doc, err = scan_json(tmp_path, f"HF_TOKEN={key}\n", "--verify", "--rules", str(rules), env=https_server.env())
-    v = by_rule(doc)["t.hf"]["verification"]
+    _, doc, err = scan_json(tmp_path, f"HF_TOKEN={key}\n", "--verify", env=https_server.env())
+    v = by_rule(doc)["huggingface.access-token"]["verification"]
     assert v["status"] == "live", err
-    assert v["identity"] == "alice"
+    assert v["identity"] == "alice, token:ci"
     assert v["scopes"] == ["role:fineGrained", "discussion.write", "repo.content.read", "repo.write"]
     assert "org:acme-ml" in v["detail"]
 
 
 def test_xai_acls_and_blocked_key(tmp_path, https_server):
-    verify = """url: https://api.x.ai/v1/api-key
-      answers:
-        - {status: [200], json: {api_key_blocked: true}, result: invalid}
-        - {status: [200], json: {api_key_disabled: true}, result: invalid}
-      identity: [{json: name}, {json: team_id, prefix: "team:"}]
-      scopes: [{json: "acls[]"}]"""
-    rules = _rules_dir(tmp_path, _rule_yaml("t.xai", "xai-", verify, "[A-Za-z0-9]{80}"))
-    live, blocked = _token("xai-", 80), _token("xai-", 80)
+    live, blocked = fake_key("xai.api-key"), fake_key("xai.api-key")
     https_server.server.expect_request("/v1/api-key", headers={"Authorization": f"Bearer {live}"}).respond_with_json({
         "redacted_api_key": live[:6] + "****", "name": "prod", "team_id": "t-1", "acls": ["api-key:model:*", "api-key:endpoint:*"],
         "api_key_blocked": False, "api_key_disabled": False})
     https_server.server.expect_request("/v1/api-key", headers={"Authorization": f"Bearer {blocked}"}).respond_with_json({
         "name": "old", "acls": [], "api_key_blocked": True, "api_key_disabled": False})
-    _, doc, _ = scan_json(tmp_path, f"XAI_API_KEY={live}\nOLD_XAI_KEY={blocked}\n", "--verify", "--rules", str(rules),
-                          env=https_server.env())
+    _, doc, _ = scan_json(tmp_path, f"XAI_API_KEY={live}\nOLD_XAI_KEY={blocked}\n", "--verify", env=https_server.env())
     found = {f["redacted"]: f["verification"] for f in doc["findings"]}
     statuses = sorted(v["status"] for v in found.values())
     assert statuses == ["invalid", "live"]
@@ -285,17 +257,11 @@ def test_xai_acls_and_blocked_key(tmp_path, https_server):
 
 
 def test_openrouter_provisioning_key_is_admin(tmp_path, https_server):
-    verify = """url: https://openrouter.ai/api/v1/key
-      identity: [{json: data.label}]
-      scopes: [{json: data.is_provisioning_key, prefix: "provisioning_key="}]
-      details: [{json: data.limit_remaining, prefix: "limit_remaining="}, {json: data.usage, prefix: "usage="}]
-      admin_scopes: ["provisioning_key=true"]"""
-    rules = _rules_dir(tmp_path, _rule_yaml("t.openrouter", "sk-or-v1-", verify, "[0-9a-f]{64}"))
-    key = _token("sk-or-v1-", 64, "0123456789abcdef")
+    key = fake_key("openrouter.api-key")
     https_server.server.expect_request("/api/v1/key").respond_with_json(
         {"data": {"label": "sk-or-v1-abc...xyz", "is_provisioning_key": True, "limit_remaining": 12.5, "usage": 3}})
-    _, doc, _ = scan_json(tmp_path, f"OPENROUTER_API_KEY={key}\n", "--verify", "--rules", str(rules), env=https_server.env())
-    f = by_rule(doc)["t.openrouter"]
+    _, doc, _ = scan_json(tmp_path, f"OPENROUTER_API_KEY={key}\n", "--verify", env=https_server.env())
+    f = by_rule(doc)["openrouter.api-key"]
     assert f["verification"]["scopes"] == ["provisioning_key=true"]
     assert "limit_remaining=12.5" in f["verification"]["detail"]
     assert f["severity"] == "critical"

@@ -25,6 +25,31 @@ LIVE_CASES = [
      {"ok": True, "team": "Acme", "user": "deploybot", "bot_id": "B01"}, {"x-oauth-scopes": "chat:write,users:read"}),
     ("github.pat", "GITHUB_TOKEN={key}", "/user", "GET", "Authorization", "Bearer {key}",
      {"login": "octocat", "site_admin": False}, {"X-OAuth-Scopes": "repo, read:org"}),
+    ("groq.api-key", "GROQ_API_KEY={key}", "/openai/v1/models", "GET", "Authorization", "Bearer {key}", {"data": []}, {}),
+    ("replicate.api-token", "REPLICATE_API_TOKEN={key}", "/v1/account", "GET", "Authorization", "Bearer {key}",
+     {"type": "organization", "username": "acme"}, {}),
+    ("mistral.api-key", "MISTRAL_API_KEY={key}", "/v1/models", "GET", "Authorization", "Bearer {key}", {"data": []}, {}),
+    ("cohere.api-key", "CO_API_KEY={key}", "/v1/connectors", "GET", "Authorization", "Bearer {key}",
+     {"connectors": [], "total_count": 0}, {}),
+    ("deepseek.api-key", "DEEPSEEK_API_KEY={key}", "/models", "GET", "Authorization", "Bearer {key}", {"data": []}, {}),
+    ("together.api-key", "TOGETHER_API_KEY={key}", "/v1/models", "GET", "Authorization", "Bearer {key}", [], {}),
+    ("fireworks.api-key", "FIREWORKS_API_KEY={key}", "/inference/v1/models", "GET", "Authorization", "Bearer {key}",
+     {"data": []}, {}),
+    ("elevenlabs.api-key", "ELEVENLABS_API_KEY={key}", "/v1/user", "GET", "xi-api-key", "{key}",
+     {"subscription": {"tier": "creator"}}, {}),
+    ("deepgram.api-key", "DEEPGRAM_API_KEY={key}", "/v1/projects", "GET", "Authorization", "Token {key}",
+     {"projects": [{"project_id": "p1", "name": "speech-prod"}]}, {}),
+    ("huggingface.access-token", "HF_TOKEN={key}", "/api/whoami-v2", "GET", "Authorization", "Bearer {key}",
+     {"name": "alice", "auth": {"accessToken": {"role": "read"}}}, {}),
+    ("openrouter.api-key", "OPENROUTER_API_KEY={key}", "/api/v1/key", "GET", "Authorization", "Bearer {key}",
+     {"data": {"label": "ci", "is_provisioning_key": False}}, {}),
+    ("xai.api-key", "XAI_API_KEY={key}", "/v1/api-key", "GET", "Authorization", "Bearer {key}",
+     {"name": "prod", "acls": ["api-key:model:*"], "api_key_blocked": False, "api_key_disabled": False}, {}),
+    ("docker.personal-access-token", "DOCKER_TOKEN={key}", "/v2/user/", "GET", "Authorization", "Bearer {key}",
+     {"username": "acme"}, {}),
+    ("pinecone.api-key", "PINECONE_API_KEY={key}", "/indexes", "GET", "Api-Key", "{key}", {"indexes": []}, {}),
+    ("openai.admin-key", "OPENAI_ADMIN_KEY={key}", "/v1/organization/admin_api_keys", "GET", "Authorization",
+     "Bearer {key}", {"data": []}, {}),
 ]
 
 
@@ -225,3 +250,12 @@ def test_rule_without_read_only_check_makes_no_request(tmp_path, https_server):
     v = by_rule(doc)["slack.webhook-url"]["verification"]
     assert v["status"] == "unknown" and "no read-only check" in v["detail"]
     assert len(https_server.server.log) == 0
+
+
+def test_elevenlabs_missing_permissions_is_live_but_restricted(tmp_path, https_server):
+    key = fake_key("elevenlabs.api-key")
+    _expect(https_server, "/v1/user", "GET", "xi-api-key", key,
+            {"detail": {"status": "missing_permissions", "message": "lacks user_read"}}, status=401)
+    _, doc, _ = scan_json(tmp_path, f"ELEVENLABS_API_KEY={key}\n", "--verify", env=https_server.env())
+    v = by_rule(doc)["elevenlabs.api-key"]["verification"]
+    assert v["status"] == "live" and "restricted" in v["scopes"]
