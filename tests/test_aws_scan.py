@@ -11,6 +11,7 @@ import pytest
 from aws_server import REGION, Moto
 from conftest import cli, fake_key, record_file
 from freezegun import freeze_time
+from schema_util import validate_result_json
 
 pytestmark = pytest.mark.slow
 aws, moto_server = aws_server.aws, aws_server.moto_server  # fixtures
@@ -22,7 +23,9 @@ BEDROCK_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Actio
 def scan(aws: Moto, *args: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any], str]:
     r = cli("scan", "aws", "--format", "json", "--region", REGION, *args, env=aws.env(**(env or {})))
     assert r.out, r.err
-    return r.rc, json.loads(r.out), r.err
+    doc = json.loads(r.out)
+    validate_result_json(doc)
+    return r.rc, doc, r.err
 
 
 def by_subject(doc: dict[str, Any]) -> dict[str, set[str]]:
@@ -235,3 +238,15 @@ def test_every_list_call_paginates(aws: Moto) -> None:
     assert stores.count("aws-ssm-securestring") == 25
     assert stores.count("aws-secretsmanager") == 105
     assert stores.count("aws-iam") == 1
+
+
+def test_sarif_with_cloud_results(aws: Moto, tmp_path: Any) -> None:
+    key = fake_key("openai.project-key")
+    aws.lambda_with_env("chat", {"OPENAI_API_KEY": key})
+    out = tmp_path / "aws.sarif"
+    r = cli("scan", "aws", "--region", REGION, "--service", "lambda", "--format", "sarif", "--sarif-include-cloud",
+            "-o", out, env=aws.env())
+    record_file(out)
+    assert r.rc == 1, r.err
+    text = out.read_text()
+    assert "PLAINTEXT-ENV" in text and key not in text
