@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from conftest import cli, fake_key
@@ -306,3 +307,9 @@ def test_temporary_aws_key_is_not_sent_without_its_session_token(tmp_path, https
     _, doc, _ = scan_json(tmp_path, text, "--verify", env=https_server.env())
     assert "only long-term AKIA" in by_rule(doc)["aws.access-key-id"]["verification"]["detail"]
     assert len(https_server.server.log) == 0
+
+
+def test_docs_list_the_request_of_every_rule_with_a_verify_block():
+    doc = (Path(__file__).parent.parent / "docs" / "verification.md").read_text(encoding="utf-8")
+    missing = [r.id for r in load_builtin() if r.verify is not None and f"`{r.id}`" not in doc]
+    assert missing == [], "add these rules to the table in docs/verification.md"
