@@ -39,6 +39,8 @@ def keep_reason(hit: RawHit, secret: str, path: str) -> str | None:
             return "invalid-" + rule.validator
     if rule.is_generic or "generic" in rule.filters:
         return filters.generic_noise(secret, path)
+    if rule.context and filters.looks_like_identifier(secret):
+        return "identifier"
     if "lock-files" in rule.filters and filters.is_lock_file(path):
         return "lock-file"
     return None

@@ -86,6 +86,34 @@ def _ds_heuristics() -> Any:
     return heuristic
 
 
+_WORD_PART = re.compile(r"^(?:[a-z]+|[A-Z]+|[A-Z][a-z]+)[0-9]{0,3}[a-z]{0,3}$|^[0-9]{1,4}$")
+_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+_VOWELS = frozenset("aeiouyAEIOUY")
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$")
+
+
+def looks_like_identifier(value: str) -> bool:
+    """Names built from words (``s3_access_token``, ``SAML_ASSERTION_TYPE``, ``OAuthClientMethod2``): code, not keys."""
+    parts = [p for p in re.split(r"[_.:/-]+", value) if p]
+    words: list[str] = []
+    for p in parts:
+        if p.islower() or p.isupper() or p.isdigit():
+            words.append(p)
+            continue
+        camel = _CAMEL.findall(p)
+        if any(w.isupper() and len(w) > 5 for w in camel):
+            return False  # long capital runs inside mixed case: random, not an acronym
+        words.extend(camel)
+    if len(words) < 2 or "".join(words) != re.sub(r"[_.:/-]", "", value):
+        return False
+    alpha = [w for w in words if not w.isdigit()]
+    if not alpha or sum(len(w) for w in alpha) / len(alpha) < 3.5 or max(len(w) for w in alpha) < 4:
+        return False  # random strings split into many tiny "words"
+    if sum(1 for w in words if len(w) <= 2) > 1 or sum(1 for w in words if w.isdigit()) > 2:
+        return False
+    return all(_WORD_PART.match(w) for w in words) and all(set(w) & _VOWELS or len(w) <= 3 for w in alpha)
+
+
 def generic_noise(secret: str, path: str) -> str | None:
     """Reason a generic-rule candidate is noise, or None. Uses detect-secrets' heuristic filters."""
     if _UUID.match(secret):
@@ -107,4 +135,10 @@ def generic_noise(secret: str, path: str) -> str | None:
         return "not-alphanumeric"
     if secret.isdigit() or secret.isalpha() and secret.islower():
         return "low-variety"
+    if looks_like_identifier(secret):
+        return "identifier"
+    if _ISO_TIME.match(secret):
+        return "timestamp"
+    if sum(secret.count(c) for c in "()[]{},;") >= 2:
+        return "code"
     return None
