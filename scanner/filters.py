@@ -86,7 +86,7 @@ def _ds_heuristics() -> Any:
     return heuristic
 
 
-_WORD_PART = re.compile(r"^(?:[a-z]+|[A-Z]+|[A-Z][a-z]+)[0-9]{0,3}[a-z]{0,3}$|^[0-9]{1,4}$")
+_WORD_PART = re.compile(r"^(?:[a-z]+|[A-Z]+|[A-Z][a-z]+)[0-9]{0,3}[a-z]{0,3}$|^[0-9]{1,4}[a-z]{0,3}$")
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 _VOWELS = frozenset("aeiouyAEIOUY")
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$")
@@ -109,9 +109,10 @@ def looks_like_identifier(value: str) -> bool:
     alpha = [w for w in words if not w.isdigit()]
     if not alpha or sum(len(w) for w in alpha) / len(alpha) < 3.5 or max(len(w) for w in alpha) < 4:
         return False  # random strings split into many tiny "words"
-    if sum(1 for w in words if len(w) <= 2) > 1 or sum(1 for w in words if w.isdigit()) > 2:
+    if sum(1 for w in alpha if len(w) <= 2) > 1 or sum(1 for w in words if w.isdigit()) > 2:
         return False
-    return all(_WORD_PART.match(w) for w in words) and all(set(w) & _VOWELS or len(w) <= 3 for w in alpha)
+    letters = [w.strip("0123456789") for w in alpha]
+    return all(_WORD_PART.match(w) for w in words) and all(set(w) & _VOWELS or len(w) <= 3 for w in letters)
 
 
 def generic_noise(secret: str, path: str) -> str | None:
