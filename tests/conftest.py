@@ -109,7 +109,32 @@ def cli(*args: str | os.PathLike[str], cwd: Path | str | None = None, env: dict[
                           text=True, timeout=timeout)
     record_output(proc.stdout, "stdout")
     record_output(proc.stderr, "stderr")
+    _check_json_result([str(a) for a in args], proc.stdout, cwd)
     return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def _check_json_result(args: list[str], stdout: str, cwd: Path | str | None) -> None:
+    """Every JSON result a scan or report writes is validated against the published schema."""
+    if not args or args[0] not in ("scan", "report", "demo") or "json" not in args:
+        return
+    try:
+        i = args.index("--format")
+    except ValueError:
+        return
+    if i + 1 >= len(args) or args[i + 1] != "json":
+        return
+    out = None
+    for flag in ("-o", "--output"):
+        if flag in args and args.index(flag) + 1 < len(args):
+            out = Path(args[args.index(flag) + 1])
+            if cwd is not None and not out.is_absolute():
+                out = Path(cwd) / out
+    text = out.read_text(encoding="utf-8") if out is not None and out.is_file() else (stdout if out is None else "")
+    if text.strip():
+        from schema_util import validate_result_json
+
+        record_output(text, "json-result")
+        validate_result_json(text)
 
 
 @pytest.fixture
