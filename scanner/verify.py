@@ -467,10 +467,20 @@ class Verifier:
                     fut.cancel()
                     results[k] = _unknown("not answered within the --verify-timeout budget", self.clock())
             pool.shutdown(wait=False, cancel_futures=True)
+        # The companion of a pair (the AWS secret access key) shares the result of its key id's check.
+        shared: dict[tuple[str, str], tuple[Verification, VerifySpec]] = {}
+        for fp, cache_key in keys.items():
+            spec = specs[fp]
+            if spec.pair is not None and companions.get(fp) is not None:
+                shared[(spec.pair.rule, companions[fp])] = (results[cache_key], spec)
         out = []
         counts: dict[str, int] = {}
         for f in findings:
             v = fixed.get(f.fingerprint) or (results.get(keys[f.fingerprint]) if f.fingerprint in keys else None)
+            pair = shared.get((f.rule_id, values.get(f.fingerprint, ""))) if v is None and f.status == "new" else None
+            if pair is not None:
+                v = replace(pair[0], detail=pair[0].detail + " (checked together with its key id)")
+                specs[f.fingerprint] = pair[1]
             if v is None:
                 out.append(f)
                 continue

@@ -290,6 +290,8 @@ def test_aws_pair_is_checked_with_a_signed_get_caller_identity(tmp_path, https_s
     assert req.get_data() == b"Action=GetCallerIdentity&Version=2011-06-15"
     if expected == "live":
         assert v["identity"] == "arn:aws:iam::123456789012:user/ci"
+    pair = by_rule(doc)["aws.secret-access-key"]["verification"]
+    assert pair["status"] == expected and "together with its key id" in pair["detail"]
 
 
 def test_aws_key_id_without_a_secret_nearby_is_not_sent(tmp_path, https_server):
