@@ -130,10 +130,24 @@ def _pattern_text(value: Any, where: str) -> str:
 
 
 def _count_groups(pattern: str) -> int:
-    try:
-        return re.compile(pattern).groups
-    except re.error:
-        return 0
+    """Capturing groups in a pattern, without compiling it (stdlib compile costs ~1 ms a rule at start-up)."""
+    count, i, in_class = 0, 0, False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+            if pattern[i + 1 : i + 2] == "]":
+                i += 1
+        elif c == "(" and (pattern[i + 1 : i + 2] != "?" or pattern[i + 1 : i + 3] in ("?P", "?<")):
+            if pattern[i + 1 : i + 4] not in ("?<=", "?<!"):
+                count += 1
+        i += 1
+    return count
 
 
 def rule_from_mapping(raw: Mapping[str, Any], origin: str) -> Rule:
@@ -243,14 +257,58 @@ def builtin_rule_texts() -> Iterator[tuple[str, str]]:
 
 
 def load_builtin() -> RuleSet:
-    """The built-in ruleset, loaded once per process."""
+    """The built-in ruleset, loaded once per process (and parsed once per rules version, through a cache)."""
     global _BUILTIN
     if _BUILTIN is None:
+        texts = list(builtin_rule_texts())
+        cached = _cache_get(texts)
+        if cached is not None:
+            _BUILTIN = cached
+            return cached
         rules: list[Rule] = []
-        for name, text in builtin_rule_texts():
+        for name, text in texts:
             rules.extend(rules_from_text(text, f"rules/{name}"))
         _BUILTIN = _check_unique(rules)
+        _cache_put(texts, _BUILTIN)
     return _BUILTIN
+
+
+def _cache_path(texts: list[tuple[str, str]]) -> Path:
+    import os
+
+    from scanner import __version__
+
+    h = hashlib.sha256(__version__.encode())
+    for name, text in texts:
+        h.update(name.encode() + b"\0" + text.encode() + b"\0")
+    base = os.environ.get("CREDSWEEP_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "credsweep")
+    return Path(base) / f"rules-{h.hexdigest()[:24]}.pickle"
+
+
+def _cache_get(texts: list[tuple[str, str]]) -> RuleSet | None:
+    """The parsed built-in rules from the cache, if this exact rule text was parsed before."""
+    import pickle
+
+    try:
+        rs = pickle.loads(_cache_path(texts).read_bytes())
+    except Exception:  # noqa: BLE001 - a missing, stale or corrupt cache only costs a parse
+        return None
+    return rs if isinstance(rs, RuleSet) else None
+
+
+def _cache_put(texts: list[tuple[str, str]], rs: RuleSet) -> None:
+    import os
+    import pickle
+
+    path = _cache_path(texts)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(pickle.dumps(rs, protocol=pickle.HIGHEST_PROTOCOL))
+        tmp.replace(path)
+    except OSError:
+        pass
 
 
 def load_dir(path: Path) -> RuleSet:
