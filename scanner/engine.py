@@ -9,11 +9,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from scanner import __version__, offline, ruleset
+from scanner import __version__, correlate, offline, ruleset, severity
+from scanner import policy as policy_mod
 from scanner.config import IGNORE_FILE, ScanConfig
 from scanner.findings import Suppression, group
 from scanner.matcher import Matcher
 from scanner.model import Credential, Report, ScanStats, Skip, Violation
+from scanner.policy import Policy
 from scanner.redact import SecretHasher
 from scanner.ruleset import RuleSet
 from scanner.scanning import BlobScanner
@@ -74,14 +76,17 @@ class Engine:
     def report_from(self, results: Iterable[SourceResult], *, scan_kind: str, targets: Sequence[str],
                     suppression: Suppression | None, started: datetime,
                     credential_results: Iterable[CredentialResult] = (),
-                    verify: VerifyOptions | None = None, now: datetime | None = None) -> Report:
-        """Group matches from every source into one Report; offline checks always, live checks with --verify."""
+                    verify: VerifyOptions | None = None, now: datetime | None = None,
+                    policy: Policy | None = None, stores_read: bool | None = None) -> Report:
+        """Group matches from every source into one Report; offline checks always, live checks with --verify;
+        then severity from the facts and the correlated inventory (the policy defaults to the configured one)."""
         results = list(results)
+        now = now or datetime.now(UTC)
         detected = [d for r in results for d in r.detected]
         git = {k: v for r in results for k, v in r.git.items()}
         findings, unused = group(detected, self.rules.by_id(), self.hasher, suppression=suppression,
                                  severity_overrides=self.config.severity_overrides, git=git)
-        findings, verify_notes = self.check_findings(findings, detected, verify, now or datetime.now(UTC))
+        findings, verify_notes = self.check_findings(findings, detected, verify, now)
         creds: list[Credential] = []
         violations: list[Violation] = []
         skipped: list[Skip] = [s for r in results for s in r.skipped]
@@ -91,6 +96,11 @@ class Engine:
             violations.extend(cr.violations)
             skipped.extend(cr.skipped)
             notes.extend(cr.notes)
+        hygiene = policy if policy is not None else policy_mod.load(self.config.policy_file)
+        findings = severity.apply(findings, creds, hygiene, now)
+        consoles: dict[str, str | None] = {str(r.id): r.rotate_url for r in self.rules}
+        corr = correlate.correlate(findings, creds, violations, hygiene, now, consoles=consoles,
+                                   stores_read=stores_read)
         stats = ScanStats(
             files_scanned=sum(r.stats.files_scanned for r in results),
             bytes_scanned=sum(r.stats.bytes_scanned for r in results),
@@ -108,11 +118,12 @@ class Engine:
             skipped=tuple(skipped),
             references=tuple(ref for r in results for ref in r.references),
             credentials=tuple(creds),
-            violations=tuple(violations),
+            violations=corr.violations,
             unused_ignores=unused,
             stats=stats,
             notes=tuple(dict.fromkeys(notes)),
             hash_key_id=self.hasher.key_id,
+            inventory=corr.inventory,
         )
 
     def check_findings(self, findings: tuple[Finding, ...], detected: Sequence[Detected],

@@ -229,6 +229,43 @@ class Violation:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class InventoryLocation:
+    """One place a correlated secret was seen: a repository path and commit, a Vault path and version, an ARN."""
+
+    source: str  # "git", "file", "staged", "vault", "aws"
+    where: str  # repo/path:line, Vault path#field, ARN
+    ref: str  # the Finding.fingerprint or Credential.id this place comes from
+    commit: str | None = None
+    version: int | None = None
+    store: str | None = None  # Credential.store for stored copies
+    state: str = ""  # "at HEAD", "history only", "working tree", "active", "deleted", ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InventoryItem:
+    """One secret value wherever it was seen (matched by keyed hash): its places, age, violations and fix."""
+
+    key: str  # the keyed secret hash, or "credential:<id>" when the stored value was not read
+    provider: str
+    kind: str
+    redacted: str
+    severity: Severity
+    severity_reason: str
+    summary: str  # one sentence: where it leaked, where it is stored, how old it is
+    locations: tuple[InventoryLocation, ...]
+    findings: tuple[str, ...] = ()  # fingerprints
+    credentials: tuple[str, ...] = ()  # credential ids
+    rule_id: str | None = None
+    first_seen: datetime | None = None
+    last_rotated: datetime | None = None
+    age_days: int | None = None  # of the value: now minus its earliest sighting
+    leaked: bool = False  # a new finding in a repository or configuration
+    stored: bool = False  # held in Vault or an AWS store
+    violations: tuple[Violation, ...] = ()
+    steps: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ScanStats:
     """Counters for the summary line."""
 
@@ -257,3 +294,4 @@ class Report:
     notes: tuple[str, ...] = ()
     hash_key_id: str = "default"
     finished_at: datetime | None = None
+    inventory: tuple[InventoryItem, ...] = ()  # correlated view: one item per secret (see correlate.py)

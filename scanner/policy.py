@@ -8,7 +8,9 @@ Policy file (YAML or TOML; JSON Schema in scanner/schema/policy.schema.json)::
     expiry_required: false      # no expiry date -> NO-EXPIRY
     owner_required: true        # no owner recorded -> NO-OWNER
     forbidden_scopes: [admin, root, org-admin, legacy-unscoped]
+    forbidden_kinds: [openai.user-key, admin-key, master-key, root-token]   # rule ids or kinds -> OVERSCOPED
     allowed_storage: [vault, aws-secretsmanager, aws-ssm-securestring]
+    store_required: true        # a model key found in code/config must also be in a secret store -> UNVAULTED
     providers:
       OpenAI: {max_age_days: 60}
     kinds:
@@ -38,6 +40,16 @@ class PolicyRules:
     owner_required: bool = True
     forbidden_scopes: tuple[str, ...] = ("admin", "root", "org-admin", "legacy-unscoped")
     allowed_storage: tuple[str, ...] = ("vault", "aws-secretsmanager", "aws-ssm-securestring")
+    # rule ids (``openai.user-key``) or kinds (``admin-key``) applications must not use: unscoped legacy keys,
+    # organisation admin keys, proxy master keys, root tokens -> OVERSCOPED wherever they are found or stored
+    forbidden_kinds: tuple[str, ...] = ("openai.user-key", "admin-key", "master-key", "root-token")
+    # a model key found in a repository or configuration must also be held in a scanned secret store
+    store_required: bool = True
+
+    def forbids(self, rule_id: str | None, kind: str | None) -> bool:
+        """Whether a credential of this rule or kind is forbidden for applications."""
+        names = {n.lower() for n in self.forbidden_kinds}
+        return bool(rule_id and rule_id.lower() in names) or bool(kind and kind.lower() in names)
 
 
 _RULE_FIELDS = {f.name for f in fields(PolicyRules)}
@@ -77,7 +89,7 @@ def _coerce(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
     for k, v in raw.items():
         if k not in _RULE_FIELDS:
             raise ConfigError(f"{where}: unknown policy setting {k!r}")
-        if k in ("forbidden_scopes", "allowed_storage"):
+        if k in ("forbidden_scopes", "allowed_storage", "forbidden_kinds"):
             if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
                 raise ConfigError(f"{where}: {k} must be a list of strings")
             out[k] = tuple(v)

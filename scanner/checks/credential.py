@@ -84,10 +84,17 @@ def no_owner(cred: Credential, rules: PolicyRules, now: datetime) -> Iterator[Vi
 
 def overscoped(cred: Credential, rules: PolicyRules, now: datetime) -> Iterator[Violation]:
     """The credential carries a scope the policy forbids for applications."""
+    if cred.status in ("inactive", "deleted"):
+        return
     bad = sorted(set(cred.scopes) & set(rules.forbidden_scopes))
-    if bad and cred.status not in ("inactive", "deleted"):
-        yield _v("OVERSCOPED", cred, Severity.HIGH, f"{_label(cred)} has forbidden scope(s): {', '.join(bad)}",
-                 "Replace it with a credential limited to what the consumer needs, then revoke this one.")
+    if bad:
+        what = f"has forbidden scope(s): {', '.join(bad)}"
+    elif rules.forbids(cred.rule_id, cred.kind):
+        what = f"is a kind of key applications must not use ({cred.rule_id or cred.kind}; policy forbidden_kinds)"
+    else:
+        return
+    yield _v("OVERSCOPED", cred, Severity.HIGH, f"{_label(cred)} {what}",
+             "Replace it with a credential limited to what the consumer needs, then revoke this one.")
 
 
 CHECKS = (stale, unrotated, unused, no_expiry, no_owner, overscoped)

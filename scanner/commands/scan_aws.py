@@ -55,7 +55,7 @@ def command(profile: str | None, regions: tuple[str, ...], role_arn: str | None,
     result, target = scan_account(options, eng.scanner, eng.hasher)
     result = replace(result, violations=result.violations + tuple(evaluate(result.credentials, rules_policy, now)))
     report = eng.report_from([], credential_results=[result], scan_kind="aws", targets=[target], suppression=None,
-                             started=started)
+                             started=started, now=now, policy=rules_policy)
     emit(report, fmt, output, quiet=quiet, color=color)
     if not result.scanned_anything:
         click.echo("credsweep: error: nothing in AWS could be scanned (see the skipped list)", err=True)

@@ -76,7 +76,7 @@ def command(addr: str | None, token_file: Path | None, role_id: str | None, secr
                               scanned_anything=result.scanned_anything)
     targets = [settings.addr + (f" (namespace {settings.namespace})" if settings.namespace else "")]
     report = eng.report_from([], scan_kind="vault", targets=targets, suppression=None, started=started,
-                             credential_results=[result])
+                             credential_results=[result], now=now, policy=hygiene)
     emit(report, fmt, output, quiet=quiet, color=color)
     empty = nothing_scanned([result])
     if empty:

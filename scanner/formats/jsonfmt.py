@@ -18,6 +18,8 @@ from scanner.model import (
     Credential,
     Finding,
     GitProvenance,
+    InventoryItem,
+    InventoryLocation,
     Location,
     Reference,
     Report,
@@ -29,7 +31,7 @@ from scanner.model import (
     Violation,
 )
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 def _plain(value: Any) -> Any:
@@ -103,6 +105,7 @@ def report_dict(report: Report) -> dict[str, Any]:
             "violations": len(report.violations),
             "references": len(report.references),
             "skipped": len(report.skipped),
+            "inventory": len(report.inventory),
         },
         "findings": [finding_dict(f) for f in report.findings],
         "references": [{**_plain(r), "location": location_dict(r.location)} for r in report.references],
@@ -112,6 +115,7 @@ def report_dict(report: Report) -> dict[str, Any]:
         "unused_ignores": list(report.unused_ignores),
         "stats": asdict(report.stats),
         "notes": list(report.notes),
+        "inventory": [_plain(i) for i in report.inventory],
     }
 
 
@@ -208,6 +212,22 @@ def _load_violation(d: Mapping[str, Any]) -> Violation:
                      message=d.get("message", ""), remediation=tuple(d.get("remediation") or ()))
 
 
+def _load_inventory(d: Mapping[str, Any]) -> InventoryItem:
+    known = {f.name for f in fields(InventoryLocation)}
+    return InventoryItem(
+        key=d["key"], provider=d.get("provider", ""), kind=d.get("kind", ""), rule_id=d.get("rule_id"),
+        redacted=d.get("redacted", ""), severity=_sev(d.get("severity")), severity_reason=d.get("severity_reason", ""),
+        summary=d.get("summary", ""),
+        locations=tuple(InventoryLocation(**{k: v for k, v in loc.items() if k in known})
+                        for loc in d.get("locations") or ()),
+        findings=tuple(d.get("findings") or ()), credentials=tuple(d.get("credentials") or ()),
+        first_seen=_dt(d.get("first_seen")), last_rotated=_dt(d.get("last_rotated")), age_days=d.get("age_days"),
+        leaked=bool(d.get("leaked")), stored=bool(d.get("stored")),
+        violations=tuple(_load_violation(v) for v in d.get("violations") or ()),
+        steps=tuple(d.get("steps") or ()),
+    )
+
+
 def load_report(doc: Mapping[str, Any]) -> Report:
     """A Report from a JSON result (the inverse of ``report_dict``). Location roots are not stored; a result
     of a single target gets that target as root."""
@@ -237,4 +257,5 @@ def load_report(doc: Mapping[str, Any]) -> Report:
         stats=ScanStats(**{k: v for k, v in (doc.get("stats") or {}).items() if k in known_stats}),
         notes=tuple(doc.get("notes") or ()),
         hash_key_id=((scan.get("hash") or {}).get("key_id")) or "default",
+        inventory=tuple(_load_inventory(i) for i in doc.get("inventory") or ()),
     )
