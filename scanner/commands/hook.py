@@ -27,12 +27,14 @@ def command(files: tuple[str, ...], config_file: Path | None, rule_dirs: tuple[P
     Exit 0 when nothing new is found (silently) or nothing is staged (with a message), 1 when the commit adds a
     credential, 4 when the index cannot be read.
     """
-    from scanner.sources.staged import NOTHING_STAGED, StagedSource, toplevel
+    from scanner.sources.staged import NOTHING_STAGED, StagedSource
 
-    top = Path(toplevel(Path.cwd()))
+    source = StagedSource(Path.cwd(), files)
+    top = Path(source.locate()[0])
     cfg = load_config(config_file, top, rule_dirs=rule_dirs, exclude=exclude, no_structure=no_structure,
                       fail_on=fail_on, engine=engine, max_file_mb=max_file_mb, policy_file=policy)
-    source = StagedSource(Path.cwd(), files, exclude=cfg.exclude, max_file_mb=cfg.max_file_mb)
+    source.exclude = tuple(cfg.exclude)
+    source.max_bytes = int(cfg.max_file_mb * (1 << 20))
     started = datetime.now(UTC)
     eng = Engine.create(cfg)
     result = source.scan(eng.scanner, eng.hasher)

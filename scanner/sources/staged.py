@@ -22,15 +22,20 @@ from scanner.sources.files import FileTask, _excluded, scan_file
 NOTHING_STAGED = "nothing staged: no added or modified files in the index, nothing to scan"
 
 
-def toplevel(cwd: Path) -> str:
-    """The working tree root containing ``cwd``; GitSourceError outside a working tree."""
+def locate(cwd: Path) -> tuple[str, str]:
+    """(working tree root, git dir) for ``cwd``, in one git call; GitSourceError outside a working tree."""
     if not cwd.exists():
         raise GitSourceError(f"{cwd}: no such file or directory")
-    proc = run_git(["rev-parse", "--show-toplevel"], cwd=str(cwd), check=False)
-    top = proc.stdout.decode("utf-8", "surrogateescape").strip()
-    if proc.returncode != 0 or not top:
+    proc = run_git(["rev-parse", "--show-toplevel", "--absolute-git-dir"], cwd=str(cwd), check=False)
+    lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
+    if proc.returncode != 0 or len(lines) != 2 or not lines[0]:
         raise GitSourceError(f"{cwd}: not inside a git working tree, so there is no index to read")
-    return top
+    return lines[0], lines[1]
+
+
+def toplevel(cwd: Path) -> str:
+    """The working tree root containing ``cwd``; GitSourceError outside a working tree."""
+    return locate(cwd)[0]
 
 
 def _index_error(exc: GitSourceError) -> GitSourceError:
@@ -48,6 +53,13 @@ class StagedSource:
         self.files = tuple(files)
         self.exclude = tuple(exclude)
         self.max_bytes = int(max_file_mb * (1 << 20))
+        self._where: tuple[str, str] | None = None
+
+    def locate(self) -> tuple[str, str]:
+        """(working tree root, git dir), looked up once."""
+        if self._where is None:
+            self._where = locate(self.cwd)
+        return self._where
 
     def _entries(self, top: str) -> tuple[list[tuple[bytes, bytes]], list[bytes], int]:
         """(path, blob sha) of what to read from the index, given files not in the index, submodule count."""
@@ -98,10 +110,8 @@ class StagedSource:
     def scan(self, scanner: BlobScanner, hasher: SecretHasher) -> SourceResult:
         """Scan the staged blobs; say so when nothing is staged; fail loudly when the index cannot be read."""
         t0 = time.perf_counter()
-        top = toplevel(self.cwd)
+        top, git_dir = self.locate()
         entries, missing, gitlinks = self._entries(top)
-        git_dir = run_git(["rev-parse", "--absolute-git-dir"], cwd=top).stdout.decode("utf-8",
-                                                                                      "surrogateescape").strip()
         items = [BlobItem(sha, display_path(p)) for p, sha in entries if not _excluded(display_path(p), self.exclude)]
         notes: list[str] = []
         if not items and not missing and not self.files:
