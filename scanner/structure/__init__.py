@@ -12,37 +12,48 @@ Modules: ``classify`` (which format, and is it worth parsing), ``jsonparse``, ``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from scanner.model import Skip
 from scanner.structure.classify import format_of, worth_parsing
-from scanner.structure.nodes import Node, ParseError
+from scanner.structure.nodes import Node, ParseError, Scalar
 
 if TYPE_CHECKING:
     from scanner.matcher import Matcher
     from scanner.scanning import BlobResult
 
-MAX_BYTES = 4 << 20  # configuration files are small; larger ones are data and get the text pass only
+MAX_BYTES = 1 << 20  # configuration files are small; larger ones are data and get the text pass only
 
 __all__ = ["MAX_BYTES", "analyse", "format_of", "parse", "worth_parsing"]
 
 
 def parse(fmt: str, text: str) -> list[Node]:
-    """Parse ``text`` as ``fmt`` into documents; ParseError when it is not valid."""
+    """Parse ``text`` as ``fmt`` into documents with exact lines; ParseError when it is not valid."""
+    from scanner.structure import jsonparse
+
+    if fmt in ("json", "notebook"):
+        return [jsonparse.parse(text)]
+    return _parse(fmt, text)[0]
+
+
+def _parse(fmt: str, text: str) -> tuple[list[Node], Callable[[Scalar, str], None] | None]:
+    """Documents, and for JSON a locator that finds lines on demand (the C parser has none)."""
     from scanner.structure import hcl, jsonparse, lineformats, tomlparse, yamlparse
 
     if fmt == "yaml":
-        return yamlparse.parse(text)
+        return yamlparse.parse(text), None
     if fmt in ("json", "notebook"):
-        return [jsonparse.parse(text)]
+        node, locator = jsonparse.parse_fast(text)
+        return [node], locator
     if fmt == "toml":
-        return [tomlparse.parse(text)]
+        return [tomlparse.parse(text)], None
     if fmt == "hcl":
-        return [hcl.parse(text)]
+        return [hcl.parse(text)], None
     line_parsers = {"env": lineformats.parse_env, "properties": lineformats.parse_properties,
                     "ini": lineformats.parse_ini, "netrc": lineformats.parse_netrc,
                     "dockerfile": lineformats.parse_dockerfile}
-    return [line_parsers[fmt](text)]
+    return [line_parsers[fmt](text)], None
 
 
 def analyse(
@@ -50,17 +61,20 @@ def analyse(
 ) -> BlobResult | None:
     """Structure pass over a configuration file; None when the file is not configuration."""
     fmt = format_of(path, data[:256])
-    if fmt is None or not worth_parsing(data):
+    if fmt is None:
         return None
     from scanner.scanning import BlobResult
 
     target = path if commit is None else f"{path}@{commit[:12]}"
+    if len(data) <= MAX_BYTES and not worth_parsing(data, fmt):
+        return None
     if len(data) > MAX_BYTES:
         return BlobResult(skipped=[Skip(source=source, target=target, reason="structure-skipped",
-                                        detail=f"{fmt} file larger than {MAX_BYTES >> 20} MB: scanned as text only")])
+                                        detail=f"{fmt} file larger than {MAX_BYTES >> 20} MB: structure pass not applied, "
+                                               "scanned as text only")])
     text = data.decode("utf-8", "replace").replace("\r\n", "\n")
     try:
-        docs = parse(fmt, text)
+        docs, locate = _parse(fmt, text)
     except ParseError as exc:
         where = f" (line {exc.line})" if exc.line else ""
         return BlobResult(skipped=[Skip(source=source, target=target, reason="parse-error",
@@ -73,7 +87,7 @@ def analyse(
     from scanner.structure.scan import scan_values
     from scanner.structure.walker import Walker
 
-    walker = Walker(fmt)
+    walker = Walker(fmt, locate)
     values = [v for doc in docs for v in walker.walk(doc)]
     detected, references = scan_values(matcher, values, text, source=source, path=path, root=root,
                                        commit=commit, fmt=fmt)

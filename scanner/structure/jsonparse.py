@@ -7,6 +7,7 @@ settings, tsconfig). Strings are decoded by the standard library's C ``scanstrin
 from __future__ import annotations
 
 import bisect
+import json
 import re
 from json.decoder import scanstring  # type: ignore[attr-defined]
 
@@ -117,3 +118,73 @@ def parse(text: str) -> Node:
     if p.pos != len(p.text):
         raise p.fail("extra data after the document")
     return node
+
+
+class Locator:
+    """Lines for a tree built by the C ``json`` module, found on demand: values are located in document order
+    from a moving cursor, so only the values the walker keeps cost anything."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.cursor = 0
+        self._nl = [m.start() for m in re.finditer("\n", text)]
+
+    def __call__(self, node: Scalar, key: str = "") -> None:
+        """Fill in ``node.line``, ``column``, ``end_line`` and ``escaped`` from the raw text; when the value is
+        written with escapes the encoder would not use, the line of its key."""
+        text = self.text
+        for ascii_only in (False, True):
+            enc = json.dumps(node.text, ensure_ascii=ascii_only)
+            pos = text.find(enc, self.cursor)
+            if pos < 0:
+                pos = text.find(enc)
+            if pos >= 0:
+                self.cursor = pos + len(enc)
+                node.escaped = "\\" in enc
+                self._set(node, pos + 1, pos + len(enc))
+                return
+        pos = text.find(json.dumps(key) + ":", self.cursor) if key else -1
+        if pos < 0 and key:
+            pos = text.find(json.dumps(key), self.cursor)
+        if pos >= 0:
+            end = text.find('"', text.find(":", pos) + 1)
+            pos = end if end >= 0 else pos
+            self.cursor = pos + 1
+        self._set(node, pos + 1 if pos >= 0 else self.cursor, pos + 1 if pos >= 0 else self.cursor)
+        node.escaped = True
+
+    def _set(self, node: Scalar, start: int, end: int) -> None:
+        i = bisect.bisect_left(self._nl, start)
+        node.line = i + 1
+        node.column = start - (self._nl[i - 1] + 1 if i else 0) + 1
+        node.end_line = bisect.bisect_left(self._nl, end) + 1
+
+
+def _tree(obj: object, depth: int) -> Node:
+    if depth > MAX_DEPTH:
+        raise ParseError("JSON", None, "nested too deeply")
+    if isinstance(obj, list):
+        if obj and isinstance(obj[0], tuple) and getattr(obj, "is_object", False):
+            return Mapping([(k, _tree(v, depth + 1)) for k, v in obj], 0)
+        return Sequence([_tree(v, depth + 1) for v in obj], 0)
+    if isinstance(obj, str):
+        return Scalar(obj, 0)
+    if obj is None:
+        return Scalar("null", 0)
+    if isinstance(obj, bool):
+        return Scalar("true" if obj else "false", 0)
+    return Scalar(str(obj), 0)
+
+
+class _Pairs(list):  # type: ignore[type-arg]
+    is_object = True
+
+
+def parse_fast(text: str) -> tuple[Node, Locator | None]:
+    """Strict JSON through the C parser (lines found later by a Locator); JSONC and other lenient input
+    through ``parse`` with exact lines. ParseError when neither accepts it."""
+    try:
+        obj = json.loads(text.removeprefix("\ufeff"), object_pairs_hook=_Pairs)
+    except (ValueError, RecursionError):
+        return parse(text), None
+    return _tree(obj, 0), Locator(text.removeprefix("\ufeff"))

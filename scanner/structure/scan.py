@@ -39,6 +39,7 @@ class _Context:
     root: str | None
     commit: str | None
     budget: decode.FileBudget = field(default_factory=decode.FileBudget)
+    providers: dict[str, str | None] = field(default_factory=dict)
 
 
 class _Buffer:
@@ -106,7 +107,7 @@ def scan_values(matcher: Matcher, values: list[Value], text: str, *, source: str
                 sub = Value(key_path=v.key_path, name=(v.key or "url") + ".password", key=v.key, text=pw,
                             line=v.line, column=v.column, end_line=v.end_line, decoded=label)
                 candidates.append((group, sub, pw, label))
-    generic = {r.id for r in matcher.rules if r.is_generic}
+    generic: set[str] = {str(r.id) for r in matcher.rules if r.is_generic}
     by_group: dict[int, list[Detected]] = {}
     if buf.segments:
         for d in detect(matcher, buf.data(), source=source, path=path):
@@ -235,12 +236,11 @@ def _keyname(ctx: _Context, candidates: list[tuple[int, Value, str, str | None]]
 def _reference(ctx: _Context, v: Value, kind: str) -> Reference:
     loc = Location(source=ctx.source, path=ctx.path, line=v.line, column=v.column or None, commit=ctx.commit,
                    key_path=v.key_path or None, root=ctx.root)
-    provider = None
-    probe = f"{v.name}={_PROVIDER_PROBE}\n".encode()
-    for hit in ctx.matcher.scan_structure(probe):
-        if hit.rule.category != "generic":
-            provider = hit.rule.provider
-            break
+    if v.name not in ctx.providers:  # the provider a name implies, from the key-name rules themselves
+        probe = f"{v.name}={_PROVIDER_PROBE}\n".encode()
+        hits = [h for h in ctx.matcher.scan_structure(probe) if h.rule.category != "generic"]
+        ctx.providers[v.name] = hits[0].rule.provider if hits else None
+    provider = ctx.providers[v.name]
     return Reference(location=loc, name=v.key or v.name, reference=kind, provider=provider)
 
 

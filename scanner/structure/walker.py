@@ -13,9 +13,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
-from scanner.structure.keynames import display_name, is_secret_name
+from scanner.structure.keynames import GENERIC_LEAVES, SECRET_NAME, display_name, is_secret_name
 from scanner.structure.nodes import Mapping, Node, Scalar, Sequence, Value
 
 MAX_VALUES = 100_000
@@ -26,14 +26,39 @@ _CODE_ASSIGN = re.compile(
     r"""(?:os\.environ\[\s*["']([A-Za-z_]\w*)["']\s*\]|os\.environ\.setdefault\(\s*["']([A-Za-z_]\w*)["']\s*,|"""
     r"""%env\s+([A-Za-z_]\w*)|\b([A-Za-z_]\w*))\s*[=:,]?\s*(?:=\s*)?(["'])([^"'\n]{1,500})\5""")
 _SHELL_WORD = re.compile(r"""\S+""")
+# A value worth a look whatever its name: encoded-looking, URL with credentials, JSON inside, escapes.
+_B64ISH = re.compile(r"^[A-Za-z0-9+/_-]{16,}={0,2}$")
+_ENCODED = re.compile(r"%[0-9A-Fa-f]{2}|\\|^\s*[\[{]|://[^/\s]*:[^@\s]*@")
 
 
 class Walker:
     """Turns documents into Values; one per file, so the value cap covers every document of a stream."""
 
-    def __init__(self, fmt: str) -> None:
+    def __init__(self, fmt: str, locate: Callable[[Scalar, str], None] | None = None) -> None:
         self.fmt = fmt
         self.count = 0
+        self.locate = locate  # fills in lines of scalars built without them (the C JSON parser's tree)
+
+    def _loc(self, node: Scalar, key: str = "") -> Scalar:
+        if node.line == 0 and self.locate is not None:
+            self.locate(node, key)
+        return node
+
+    def _wanted(self, node: Scalar, path: list[str], hint: str | None) -> bool:
+        """Cheap test before any string building: a secret-like name, a format hint or an encoded-looking value.
+        Other values hold nothing the text pass has not already reported."""
+        if hint is not None or self.fmt == "notebook":
+            return True
+        keys = [p for p in path[-4:] if not p.startswith("[")]
+        if keys and (SECRET_NAME.search(keys[-1]) or keys[-1].lower() in _ARG_KEYS
+                     or keys[-1].lower() in GENERIC_LEAVES and len(keys) > 1 and SECRET_NAME.search(keys[-2])):
+            return True
+        text = node.text
+        if len(text) < 8:
+            return False
+        if _B64ISH.match(text):  # base64 of text mixes cases; hex digests and ids do not
+            return not (text.islower() or text.isupper() or text.isalpha() or text.isdigit())
+        return _ENCODED.search(text) is not None
 
     def walk(self, node: Node, path: list[str] | None = None, *, hint: str | None = None) -> Iterator[Value]:
         """Every scalar value under ``node``, with its key path, display name and line."""
@@ -45,6 +70,7 @@ class Walker:
         if self.count > MAX_VALUES:
             return None
         keys = [p for p in path if not p.startswith("[")]
+        self._loc(node, keys[-1] if keys else "")
         return Value(
             key_path=_join(path), name=name if name is not None else display_name(path),
             key=keys[-1] if keys else "", text=node.text, line=node.line, column=node.column,
@@ -56,6 +82,8 @@ class Walker:
         if self.count > MAX_VALUES:
             return
         if isinstance(node, Scalar):
+            if not self._wanted(node, path, hint):
+                return
             v = self._value(node, path, hint)
             if v is not None:
                 yield v
@@ -77,6 +105,9 @@ class Walker:
             if isinstance(item, Scalar):
                 m = _ENV_ITEM.match(item.text) if "=" in item.text else None
                 if m and not item.text.startswith("-"):
+                    if not self._wanted(Scalar(m.group(2), 1), [*sub, m.group(1)], hint):
+                        continue
+                    self._loc(item)
                     col = item.column + m.start(2) if item.column else 0
                     part = Scalar(m.group(2), item.line, col, item.end_line, item.escaped)
                     v = self._value(part, [*sub, m.group(1)], hint)
@@ -85,7 +116,7 @@ class Walker:
                     continue
             yield from self._node(item, sub, hint)
         if leaf in _ARG_KEYS:
-            yield from self._args([s for s in node.items if isinstance(s, Scalar)], path)
+            yield from self._args([self._loc(s) for s in node.items if isinstance(s, Scalar)], path)
 
     def _args(self, words: list[Scalar], path: list[str]) -> Iterator[Value]:
         """``--api-key VALUE`` / ``--token=VALUE`` among command-line words."""
@@ -111,7 +142,8 @@ class Walker:
         consumed: set[str] = set()
         if isinstance(name, Scalar) and name.text and ("value" in _keys(node) or "valueFrom" in _keys(node)):
             consumed = {"name", "value", "valueFrom"}
-            if isinstance(value, Scalar):
+            self._loc(name)
+            if isinstance(value, Scalar) and self._wanted(value, [*path, name.text], hint):
                 v = self._value(value, [*path, name.text])
                 if v is not None:
                     yield v
