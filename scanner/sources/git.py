@@ -240,23 +240,27 @@ class GitSource:
     # ------------------------------------------------------------------ repository
 
     def open(self) -> tuple[str, str | None, bool]:
-        """(git dir, working tree or None, bare); GitSourceError when PATH is not a repository."""
-        import git
+        """(git dir, working tree or None, bare); GitSourceError when PATH is not a repository.
 
+        Plain ``git rev-parse`` rather than GitPython: it answers the same question in 3 ms instead of the
+        100 ms GitPython takes to import, and it gives git's own message (e.g. "dubious ownership") on failure.
+        """
         if not self.path.exists():
             raise GitSourceError(f"{self.path}: no such file or directory")
-        try:
-            repo = git.Repo(self.path, search_parent_directories=True)
-        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-            raise GitSourceError(f"{self.path}: not a git repository (or any parent up to the filesystem root)") \
-                from None
-        except git.GitError as exc:
-            raise GitSourceError(f"{self.path}: cannot open the repository: {exc.__class__.__name__}") from None
-        try:
-            work = None if repo.bare or repo.working_tree_dir is None else str(repo.working_tree_dir)
-            return str(Path(repo.git_dir).resolve()), work, repo.bare
-        finally:
-            repo.close()
+        cwd = str(self.path if self.path.is_dir() else self.path.parent)
+        proc = run_git(["rev-parse", "--absolute-git-dir", "--is-bare-repository"], cwd=cwd, check=False)
+        lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
+        if proc.returncode != 0 or len(lines) != 2:
+            why = first_error(proc.stderr)
+            if not why or "not a git repository" in why:
+                raise GitSourceError(f"{self.path}: not a git repository (or any parent up to the filesystem root)")
+            raise GitSourceError(f"{self.path}: cannot open the repository: {why}")
+        git_dir, bare = lines[0], lines[1] == "true"
+        work = None
+        if not bare:
+            top = run_git(["rev-parse", "--show-toplevel"], cwd=cwd, check=False)
+            work = top.stdout.decode("utf-8", "surrogateescape").strip() or None if top.returncode == 0 else None
+        return git_dir, work, bare or work is None
 
     # ------------------------------------------------------------------ scan
 
