@@ -255,7 +255,8 @@ def _item(key: str, g: _Group, by_subject: Mapping[str, list[Violation]], policy
     else:
         reason = "no policy violation"
     steps: list[str] = []
-    for v in sorted(violations, key=lambda v: -v.severity):
+    stored_ids = {c.id for c in g.creds}
+    for v in sorted(violations, key=lambda v: (-v.severity, not (v.check_id == "LEAKED" and v.subject in stored_ids))):
         steps.extend(s for s in v.remediation if s not in steps)
     locations = [p for f in g.findings for p in _finding_places(f)] + [_cred_place(c) for c in g.creds]
     redacted = (lead_f.redacted if lead_f else None) or (lead_c.redacted if lead_c else None) or ""

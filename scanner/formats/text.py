@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from scanner.formats.base import FormatOptions
-from scanner.model import Finding, Report, Severity
+from scanner.model import Finding, InventoryItem, Report, Severity
 
 _COLORS = {
     Severity.CRITICAL: "\033[1;31m",
@@ -66,14 +66,73 @@ def _finding(f: Finding, opts: FormatOptions) -> list[str]:
     return lines
 
 
+def _item(i: InventoryItem, opts: FormatOptions) -> list[str]:
+    color = opts.color
+    sev = _c(f"{i.severity.label.upper():8}", _COLORS[i.severity], color)
+    name = f"{i.provider} {i.kind}".strip()
+    lines = [f"{sev} {_c(name, _BOLD, color)}  {i.redacted}" + (f"  ({i.rule_id})" if i.rule_id else "")]
+    lines.append(f"  {i.summary}")
+    facts = []
+    if i.age_days is not None:
+        facts.append(f"age {i.age_days} days" + (f" (first seen {i.first_seen.date().isoformat()})"
+                                                 if i.first_seen else ""))
+    if i.last_rotated is not None:
+        facts.append(f"last rotated {i.last_rotated.date().isoformat()}")
+    if facts:
+        lines.append("  " + "; ".join(facts))
+    lines.append("  where:")
+    for loc in i.locations[:20]:
+        extra = [x for x in (f"@ {loc.commit[:10]}" if loc.commit else "",
+                             f"version {loc.version}" if loc.version else "", loc.state) if x]
+        lines.append(f"    {loc.source:6} {loc.where}" + (f"  ({', '.join(extra)})" if extra else ""))
+    if len(i.locations) > 20:
+        lines.append(f"    ... and {len(i.locations) - 20} more places")
+    if i.severity_reason:
+        lines.append(f"  why: {i.severity_reason}")
+    if i.violations:
+        lines.append("  violations:")
+        places = {loc.ref: loc.where for loc in i.locations if loc.store}
+        for v in sorted(i.violations, key=lambda v: -v.severity):
+            at = f"[{places[v.subject]}] " if v.subject in places and places[v.subject] not in v.message else ""
+            lines.append(f"    {_c(f'{v.severity.label.upper():8}', _COLORS[v.severity], color)} {v.check_id:13} "
+                         f"{at}{v.message}")
+    if not opts.quiet and i.steps:
+        lines.append("  fix:")
+        lines.extend(f"    {n}. {step}" for n, step in enumerate(i.steps, 1))
+    return lines
+
+
+def _inventory(report: Report, options: FormatOptions) -> list[str]:
+    """The correlated view of ``scan all``: each secret once, with its places, age, violations and steps."""
+    out = [_c(f"Inventory: {len(report.inventory)} credential(s), each once with every place it was seen",
+              _BOLD, options.color), ""]
+    for item in report.inventory:
+        if item.severity == Severity.INFO and not item.leaked and options.quiet:
+            continue
+        out.extend(_item(item, options))
+        out.append("")
+    covered = {v for i in report.inventory for v in i.violations}
+    rest = [v for v in report.violations if v not in covered]
+    if rest:
+        out.append(_c("Other policy violations", _BOLD, options.color))
+        for v in rest:
+            out.append(f"  {_c(v.severity.label.upper(), _COLORS[v.severity], options.color):8} {v.check_id:13} "
+                       f"{v.subject}: {v.message}")
+        out.append("")
+    return out
+
+
 def render(report: Report, options: FormatOptions) -> str:
-    """The terminal report."""
+    """The terminal report; ``scan all`` shows the correlated inventory instead of the finding list."""
     new = [f for f in report.findings if f.status == "new"]
     out: list[str] = []
-    for f in new:
+    inventory_mode = report.scan_kind == "all" and bool(report.inventory) and not options.hook
+    if inventory_mode:
+        out.extend(_inventory(report, options))
+    for f in [] if inventory_mode else new:
         out.extend(_finding(f, options))
         out.append("")
-    if report.violations:
+    if report.violations and not inventory_mode:
         out.append(_c("Policy violations", _BOLD, options.color))
         for v in report.violations:
             out.append(f"  {_c(v.severity.label.upper(), _COLORS[v.severity], options.color):8} {v.check_id:13} "
