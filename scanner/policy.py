@@ -108,7 +108,7 @@ def from_mapping(doc: Mapping[str, Any], origin: str) -> Policy:
     """Build a Policy from a parsed document."""
     if not isinstance(doc, Mapping):
         raise ConfigError(f"{origin}: a policy is a mapping")
-    top = {k: v for k, v in doc.items() if k not in ("providers", "kinds", "version")}
+    top = {k: v for k, v in doc.items() if k not in ("providers", "kinds", "version", "$schema")}
     providers = doc.get("providers") or {}
     kinds = doc.get("kinds") or {}
     for name, table in (("providers", providers), ("kinds", kinds)):
