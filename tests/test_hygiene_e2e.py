@@ -152,3 +152,13 @@ def test_credentials_in_the_config_file_are_refused(tmp_path: Path, section: str
     r = cli("scan", "all", "--config", config)
     assert r.rc == 3
     assert f"sources.{section}.{key}: credentials are never read from the configuration file" in r.err
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "html"])
+def test_review_formats_show_the_correlated_item(seeded: dict[str, Any], fmt: str) -> None:
+    r, text = run_all(seeded["config"], env=seeded["env"], fmt=fmt)
+    assert r.rc == 1, r.err
+    assert "One secret, several places" in text
+    assert seeded["vault_path"] in text and seeded["arn"] in text
+    assert "git filter-repo" in text and "every consumer" in text
+    assert seeded["key"] not in text

@@ -63,6 +63,17 @@ def render(report: Report, options: FormatOptions) -> str:
             out += [f"| {i.severity.label} | {_cell(i.title)} | `{_cell(i.where)}` | {i.age_days} |"
                     for i in items[:MAX_ROWS]]
             out.append("")
+    if rev.correlated:
+        out += ["## One secret, several places", ""]
+        for item in rev.correlated[:MAX_ROWS]:
+            age = f", {item.age_days} days old" if item.age_days is not None else ""
+            out.append(f"- **{item.severity.label}** {_cell(item.provider)} {_cell(item.kind)} "
+                       f"`{_cell(item.redacted or '-')}`{age}: {_cell(item.summary)}")
+            out += [f"  - {loc.source}: `{_cell(loc.where)}`" + (f" @ {loc.commit[:10]}" if loc.commit else "")
+                    + (f" (version {loc.version})" if loc.version else "") for loc in item.locations[:20]]
+            out += [f"  - {v.check_id}: {_cell(v.message)}" for v in item.violations]
+            out += [f"  {i}. {_cell(step)}" for i, step in enumerate(item.steps, 1)]
+        out.append("")
     out += ["## Inventory", "",
             "| Severity | Provider | Kind | Where | Value | Owner | Age (d) | Last rotated | Status | Violations |",
             "|---|---|---|---|---|---|---:|---|---|---|"]

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from scanner.model import Credential, Finding, Report, Severity, Violation
+from scanner.model import Credential, Finding, InventoryItem, Report, Severity, Violation
 from scanner.reports import Comparison, age_days, compare
 
 ROTATION_CHECKS = frozenset({"STALE", "UNROTATED"})
@@ -94,6 +94,7 @@ class Review:
     not_covered: tuple[str, ...]
     providers: tuple[str, ...] = field(default_factory=tuple)
     sources: tuple[str, ...] = field(default_factory=tuple)
+    correlated: tuple[InventoryItem, ...] = ()  # secrets seen in several places (leaked and stored, ...)
 
 
 # --------------------------------------------------------------------------- rows
@@ -244,6 +245,11 @@ def build(report: Report, previous: Report | None = None, history: Sequence[Repo
     by_subject: dict[str, list[Violation]] = {}
     for v in report.violations:
         by_subject.setdefault(v.subject, []).append(v)
+    findings = {f.fingerprint for f in report.findings}
+    for item in report.inventory:  # finding-level checks (LEAKED, HISTORY-ONLY, UNVAULTED, ...) live there
+        for v in item.violations:
+            if v.subject in findings:
+                by_subject.setdefault(v.subject, []).append(v)
     rows = [_credential_row(c, by_subject.get(c.id, ()), now) for c in report.credentials]
     rows += [_finding_row(f, by_subject.get(f.fingerprint, ()), now) for f in report.findings]
     rows.sort(key=lambda r: (-r.severity, not r.open, r.provider, r.where))
@@ -280,6 +286,8 @@ def build(report: Report, previous: Report | None = None, history: Sequence[Repo
         skipped_by_reason=skipped, not_covered=not_covered,
         providers=tuple(sorted({r.provider for r in rows})),
         sources=tuple(sorted({r.source for r in rows})),
+        correlated=tuple(i for i in report.inventory
+                         if (i.leaked and i.stored) or len({loc.source for loc in i.locations}) > 1),
     )
 
 
