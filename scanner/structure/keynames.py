@@ -44,11 +44,19 @@ _PATHLIKE = re.compile(r"^(?:/|\./|\.\./|~/|[A-Za-z]:\\)[^\s]*$")
 _PLAIN_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^\s@]*$", re.I)
 
 
+# Tokens that are not credentials: pagination cursors, idempotency keys, CSRF and purchase tokens, counts.
+NOT_CREDENTIAL_TOKEN = re.compile(
+    r"(?i)(?:next|continuation|pagination|page|client|idempotency|purchase|cancel|csrf|xsrf|sync|resume|marker|"
+    r"grant|request|session[_.-]?id|max|stop|pad|bos|eos|unk|sep|cls|mask)[_.-]?tokens?$|tokens?[_.-]?count|/"
+)
+
+
 def is_secret_name(name: str) -> bool:
     """A key name that suggests a secret value (``OPENAI_API_KEY``, ``password``, ``apiKey``) and not metadata
-    about one (``api_key_file``, ``token_url``)."""
+    about one (``api_key_file``, ``token_url``, ``NextToken``, a file name)."""
     leaf = re.split(r"[.\s]", name)[-1] if name else ""
-    return bool(SECRET_NAME.search(leaf)) and not NOT_SECRET_NAME.search(leaf)
+    return (bool(SECRET_NAME.search(leaf)) and not NOT_SECRET_NAME.search(leaf)
+            and not NOT_CREDENTIAL_TOKEN.search(leaf))
 
 
 def reference_kind(value: str) -> str | None:

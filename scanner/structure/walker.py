@@ -50,7 +50,7 @@ class Walker:
         if hint is not None or self.fmt == "notebook":
             return True
         keys = [p for p in path[-4:] if not p.startswith("[")]
-        if keys and (SECRET_NAME.search(keys[-1]) or keys[-1].lower() in _ARG_KEYS
+        if keys and ((SECRET_NAME.search(keys[-1]) and is_secret_name(keys[-1])) or keys[-1].lower() in _ARG_KEYS
                      or keys[-1].lower() in GENERIC_LEAVES and len(keys) > 1 and SECRET_NAME.search(keys[-2])):
             return True
         text = node.text
