@@ -17,7 +17,6 @@ from scanner.redact import SecretHasher
 from scanner.scanning import BlobScanner
 from scanner.sources._gitio import BlobItem, display_path, run_git, scan_blobs
 from scanner.sources.base import SourceResult
-from scanner.sources.files import FileTask, _excluded, scan_file
 
 NOTHING_STAGED = "nothing staged: no added or modified files in the index, nothing to scan"
 
@@ -112,7 +111,11 @@ class StagedSource:
         t0 = time.perf_counter()
         top, git_dir = self.locate()
         entries, missing, gitlinks = self._entries(top)
-        items = [BlobItem(sha, display_path(p)) for p, sha in entries if not _excluded(display_path(p), self.exclude)]
+        items = [BlobItem(sha, display_path(p)) for p, sha in entries]
+        if self.exclude:
+            from scanner.sources.files import _excluded
+
+            items = [it for it in items if not _excluded(it.path, self.exclude)]
         notes: list[str] = []
         if not items and not missing and not self.files:
             notes.append(NOTHING_STAGED)
@@ -122,6 +125,8 @@ class StagedSource:
         skipped = list(outcome.skipped)
         files = outcome.scanned
         nbytes = outcome.nbytes
+        if missing:
+            from scanner.sources.files import FileTask, _excluded, scan_file
         for raw in missing:  # named on the command line but not in the index (untracked): the file itself
             rel = display_path(raw)
             full = os.path.join(os.fsencode(top), raw)
