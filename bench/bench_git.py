@@ -12,8 +12,8 @@ every tool has something to find.
     python bench/bench_git.py                 # build the corpus once (bench/.work/git), then measure
     python bench/bench_git.py --repeat 3 --hook-runs 21
 
-Peak memory is the largest total RSS of the tool's whole process tree (credsweep forks a worker per core and runs
-git), sampled every 20 ms. CPU seconds are user+system of the tree, which is the fairer figure on a shared machine.
+Peak memory is the largest total PSS (proportional set size: shared pages are split between the processes that
+share them) of the tool's whole process tree (credsweep forks a worker per core and runs git), sampled every 20 ms. CPU seconds are user+system of the tree, which is the fairer figure on a shared machine.
 """
 
 from __future__ import annotations
@@ -49,8 +49,20 @@ class Timing:
     rc: int
 
 
+def _pss_kb(pid: int, fallback: int) -> int:
+    """Proportional set size (shared pages split between sharers), so forked workers are not counted twice."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return fallback
+
+
 def _tree_rss_kb(root: int) -> int:
-    """Total RSS of a process and all its descendants, from /proc."""
+    """Total PSS (RSS where PSS is unavailable) of a process and all its descendants, from /proc."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
@@ -67,7 +79,7 @@ def _tree_rss_kb(root: int) -> int:
     total, stack = 0, [root]
     while stack:
         p = stack.pop()
-        total += rss.get(p, 0)
+        total += _pss_kb(p, rss.get(p, 0)) if p in rss else 0
         stack.extend(children.get(p, []))
     return total
 
@@ -249,6 +261,7 @@ def gitleaks_bin() -> str | None:
 def history_commands(repo: Path, out: Path) -> dict[str, list[str]]:
     cmds = {"credsweep": [sys.executable, "-m", "scanner", "scan", "repo", str(repo), "--format", "json", "-o",
                           str(out / "credsweep.json"), "-q"]}
+    cmds["credsweep -j1"] = [*cmds["credsweep"], "--jobs", "1"]
     if shutil.which("kingfisher"):
         cmds["kingfisher"] = ["kingfisher", "scan", str(repo), "--no-validate", "--format", "json", "-o",
                               str(out / "kingfisher.json")]
@@ -261,6 +274,7 @@ def history_commands(repo: Path, out: Path) -> dict[str, list[str]]:
 
 
 def _findings(tool: str, out: Path) -> int | None:
+    tool = tool.split()[0]
     path = {"credsweep": "credsweep.json", "kingfisher": "kingfisher.json", "gitleaks": "gitleaks.json"}[tool]
     try:
         doc = json.loads((out / path).read_text() or "[]")
@@ -346,9 +360,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "findings": _findings(tool, out), "rc": med.rc})
         report["history"] = {"commits": commits, "blobs": blobs, "results": rows}
         print(f"\nfull history, {commits} commits, {blobs} blobs (median of {args.repeat}):")
-        print(f"{'tool':<12} {'wall s':>7} {'cpu s':>7} {'peak MB':>8} {'commits/s':>10} {'findings':>9}")
+        print(f"{'tool':<14} {'wall s':>7} {'cpu s':>7} {'peak MB':>8} {'commits/s':>10} {'findings':>9}")
         for r in rows:
-            print(f"{r['tool']:<12} {r['seconds']:>7} {r['cpu_seconds']:>7} {r['peak_mb']:>8} "
+            print(f"{r['tool']:<14} {r['seconds']:>7} {r['cpu_seconds']:>7} {r['peak_mb']:>8} "
                   f"{r['commits_per_s']:>10} {r['findings']!s:>9}")
     if not args.skip_hook:
         if not (WORK / "wheels").is_dir():

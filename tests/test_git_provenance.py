@@ -192,6 +192,10 @@ def test_same_blob_in_many_commits_and_paths_is_scanned_once(tmp_path: Path) -> 
     assert doc["stats"]["blobs_scanned"] == 5  # one.env and two.env share one blob, plus 4 noise blobs
     assert f["git"]["paths"] == ["a/one.env", "b/two.env"]
     assert [(loc["path"], loc["commit"]) for loc in f["locations"]] == [("a/one.env", c1), ("b/two.env", c6)]
+    _, par = scan_json(r.path, "--jobs", "2")  # two forked workers, one cat-file each: the same result
+    assert par["stats"]["blobs_scanned"] == 5
+    assert [f["fingerprint"] for f in par["findings"]] == [f["fingerprint"] for f in doc["findings"]]
+    assert par["findings"][0]["git"] == doc["findings"][0]["git"]
 
 
 def test_bare_repository(tmp_path: Path) -> None:

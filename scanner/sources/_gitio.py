@@ -227,6 +227,7 @@ def _one(out: IO[bytes], item: BlobItem, idx: int, scanner: BlobScanner, res: Ba
         if found.detected:
             res.detected[idx] = found.detected
         res.references.extend(found.references)
+        res.skipped.extend(found.skipped)  # structure pass: a configuration blob that did not parse
         res.scanned += 1
         res.nbytes += size
         return True
@@ -284,16 +285,20 @@ _SHARD: tuple[str, Sequence[BlobItem], BlobScanner, str, str | None, int] | None
 
 
 def _scan_shard(task: tuple[int, int]) -> BatchOutcome:
+    """Worker: scan items[lo:hi]."""
     assert _SHARD is not None
     git_dir, items, scanner, source, root, max_bytes = _SHARD
-    shard, jobs = task
-    return scan_blobs(git_dir, items, range(shard, len(items), jobs), scanner, source=source, root=root,
-                      max_bytes=max_bytes)
+    lo, hi = task
+    return scan_blobs(git_dir, items, range(lo, hi), scanner, source=source, root=root, max_bytes=max_bytes)
 
 
 def scan_blobs_parallel(git_dir: str, items: Sequence[BlobItem], scanner: BlobScanner, *, source: str,
                         root: str | None, max_bytes: int, jobs: int) -> BatchOutcome:
-    """Scan items on ``jobs`` cores: each forked worker runs its own cat-file over an interleaved shard."""
+    """Scan items on ``jobs`` cores: each forked worker runs its own cat-file over a contiguous shard.
+
+    Contiguous, not interleaved: neighbouring items (in history order) are usually deltas of each other in the
+    pack, and each cat-file process keeps its own delta-base cache.
+    """
     if jobs <= 1 or len(items) < 2 or not hasattr(os, "fork"):
         return scan_blobs(git_dir, items, range(len(items)), scanner, source=source, root=root, max_bytes=max_bytes)
     import multiprocessing
@@ -305,7 +310,9 @@ def scan_blobs_parallel(git_dir: str, items: Sequence[BlobItem], scanner: BlobSc
         ctx = multiprocessing.get_context("fork")
         total = BatchOutcome()
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-            for part in pool.map(_scan_shard, [(s, jobs) for s in range(jobs)]):
+            step = -(-len(items) // jobs)
+            shards = [(lo, min(lo + step, len(items))) for lo in range(0, len(items), step)]
+            for part in pool.map(_scan_shard, shards):
                 total.merge(part)
         return total
     finally:
