@@ -156,6 +156,8 @@ def correlate(findings: Iterable[Finding], credentials: Iterable[Credential], vi
               stores_read: bool | None = None, runbooks: Runbooks | None = None) -> Correlation:
     """One inventory item per secret; the correlation checks; runbook steps on every violation."""
     findings, creds, existing = list(findings), list(credentials), list(violations)
+    if not findings and not creds:  # a clean hook run reads no runbook
+        return Correlation(inventory=(), violations=tuple(existing))
     books = runbooks or load_runbooks()
     consoles = consoles or {}
     if stores_read is None:

@@ -161,6 +161,7 @@ def load() -> Runbooks:
         import yaml
 
         text = resources.files("scanner.rules").joinpath(RUNBOOK_FILE).read_text(encoding="utf-8")
-        _LOADED = parse(yaml.safe_load(text), f"rules/{RUNBOOK_FILE}")
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        _LOADED = parse(yaml.load(text, Loader=loader), f"rules/{RUNBOOK_FILE}")  # noqa: S506 - a safe loader
     return _LOADED
 
