@@ -9,8 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from scanner.model import Credential, Finding, Location, Report, ScanStats, Severity, Skip, Violation
+
+if TYPE_CHECKING:
+    from scanner.policy import Policy
 
 # Age buckets (days) used by "getting older": an open item crosses one of these between two reviews.
 AGE_BUCKETS = (30, 90, 180, 365)
@@ -32,7 +36,7 @@ def _merge_finding(a: Finding, b: Finding) -> Finding:
     )
 
 
-def merge(reports: Sequence[Report]) -> Report:
+def merge(reports: Sequence[Report], policy: Policy | None = None) -> Report:
     """One report from several (repositories, Vault, AWS). Same fingerprint: one finding with every location."""
     if not reports:
         raise ValueError("nothing to merge")
@@ -61,6 +65,12 @@ def merge(reports: Sequence[Report]) -> Report:
                      "them is not recognised as one finding.")
     ordered = sorted(findings.values(), key=lambda f: (-f.severity, f.location.path, f.location.line or 0, f.rule_id))
     finished = [r.finished_at for r in reports if r.finished_at is not None]
+    # Correlate across the merged results: a key leaked in one repository and stored in Vault or AWS is one item.
+    from scanner import correlate
+    from scanner.policy import Policy
+
+    now = max(finished) if finished else max(r.started_at for r in reports)
+    corr = correlate.correlate(ordered, creds.values(), violations.values(), policy or Policy(), now)
     return Report(
         tool_version=reports[0].tool_version,
         started_at=min(r.started_at for r in reports),
@@ -71,7 +81,8 @@ def merge(reports: Sequence[Report]) -> Report:
         skipped=tuple(skipped.values()),
         references=tuple(ref for r in reports for ref in r.references),
         credentials=tuple(creds.values()),
-        violations=tuple(violations.values()),
+        violations=corr.violations,
+        inventory=corr.inventory,
         unused_ignores=tuple(sorted({u for r in reports for u in r.unused_ignores})),
         stats=ScanStats(
             files_scanned=sum(r.stats.files_scanned for r in reports),
