@@ -162,3 +162,27 @@ def test_review_formats_show_the_correlated_item(seeded: dict[str, Any], fmt: st
     assert seeded["vault_path"] in text and seeded["arn"] in text
     assert "git filter-repo" in text and "every consumer" in text
     assert seeded["key"] not in text
+
+
+def test_separate_scans_merged_by_report_are_correlated(seeded: dict[str, Any], tmp_path: Path) -> None:
+    """The quarterly workflow: scan repo, scan vault, scan aws separately, then `credsweep report` merges them."""
+    env = seeded["env"]
+    outs = []
+    for name, args in (("repo", ["repo", seeded["repo"].path]), ("vault", ["vault", "--read-values", "--mount", "secret"]),
+                       ("aws", ["aws", "--region", REGION, "--read-values"])):
+        out = tmp_path / f"{name}.json"
+        r = cli("scan", *args, "--format", "json", "--output", out, env=env, timeout=300)
+        assert r.rc in (0, 1), r.err
+        record_file(out)
+        outs.append(out)
+    merged = tmp_path / "merged.json"
+    r = cli("report", *outs, "--format", "json", "--output", merged)
+    assert r.rc == 0, r.err
+    record_file(merged)
+    doc = json.loads(merged.read_text())
+    validate_result_json(doc)
+    [finding] = [f for f in doc["findings"] if f["rule_id"] == "openai.project-key"]
+    [item] = [i for i in doc["inventory"] if i["key"] == finding["secret_hash"]]
+    sources = {loc["source"] for loc in item["locations"]}
+    assert {"git", "vault", "aws"} <= sources, item["locations"]
+    assert item["severity"] == "critical"
