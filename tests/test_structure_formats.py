@@ -312,7 +312,7 @@ def test_url_encoded_and_nested_base64_json(matcher):
 
 
 def test_parse_error_is_a_skip_with_a_line(matcher):
-    r = run(matcher, "broken.yaml", "api_key: s3cr3t-v4lue-2024 [unclosed\nother: {\n")
+    r = run(matcher, "broken.yaml", "api_key: s3cr3t-v4lue-2024 [unclosed\nother: {\n")  # credsweep:allow (fake)
     [skip] = r.skipped
     assert skip.reason == "parse-error" and "YAML" in skip.detail and skip.target == "broken.yaml"
     assert r.detected == []

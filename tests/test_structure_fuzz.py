@@ -79,7 +79,7 @@ def test_analyse_never_raises(matcher, fmt, raw, prefix):
 
 
 def test_deep_nesting_is_a_parse_error_not_a_crash(matcher):
-    gate = '"api_key": "s3cr3t-v4lue-2024"\n'
+    gate = '"api_key": "s3cr3t-v4lue-2024"\n'  # credsweep:allow (obviously fake test value)
     for fmt, text in (("json", "[" * 5000), ("yaml", "a: " + "[" * 5000), ("toml", "a = " + "[" * 5000)):
         result = analyse(matcher, (gate + text).encode(), source="file", path=PATHS[fmt], root=None, commit=None)
         assert result is not None and [s.reason for s in result.skipped] == ["parse-error"], fmt

@@ -78,12 +78,14 @@ def test_parse_time_and_days() -> None:
 
 
 def test_settings_never_show_secrets(tmp_path: Path) -> None:
+    # credsweep:allow-next-line (obviously fake test values)
     s = VaultSettings.resolve(env={"VAULT_ADDR": "http://x:8200/", "VAULT_TOKEN": "tok-abcdefgh1234",
                                    "HOME": str(tmp_path)})
     assert s.addr == "http://x:8200" and "tok-abcdefgh1234" not in repr(s)
     (tmp_path / ".vault-token").write_text("home-token-123456\n")
     s = VaultSettings.resolve(env={"VAULT_ADDR": "http://x", "HOME": str(tmp_path)})
     assert s.token == "home-token-123456"
+    # credsweep:allow-next-line (obviously fake test values)
     s = VaultSettings.resolve(role_id="rid-123456789", env={"VAULT_ADDR": "http://x", "VAULT_SECRET_ID": "sid-987654321",
                                                             "VAULT_TOKEN": "ignored", "HOME": str(tmp_path)})
     assert s.token is None and "rid-123456789" not in repr(s) and "sid-987654321" not in repr(s)
