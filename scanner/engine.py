@@ -9,12 +9,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from scanner import __version__, correlate, offline, ruleset, severity
+from scanner import __version__, ruleset
 from scanner import policy as policy_mod
 from scanner.config import IGNORE_FILE, ScanConfig
 from scanner.findings import Suppression, group
 from scanner.matcher import Matcher
-from scanner.model import Credential, Report, ScanStats, Skip, Violation
+from scanner.model import Credential, InventoryItem, Report, ScanStats, Skip, Violation
 from scanner.policy import Policy
 from scanner.redact import SecretHasher
 from scanner.ruleset import RuleSet
@@ -96,11 +96,16 @@ class Engine:
             violations.extend(cr.violations)
             skipped.extend(cr.skipped)
             notes.extend(cr.notes)
-        hygiene = policy if policy is not None else policy_mod.load(self.config.policy_file)
-        findings = severity.apply(findings, creds, hygiene, now)
-        consoles: dict[str, str | None] = {str(r.id): r.rotate_url for r in self.rules}
-        corr = correlate.correlate(findings, creds, violations, hygiene, now, consoles=consoles,
-                                   stores_read=stores_read)
+        inventory: tuple[InventoryItem, ...] = ()
+        if findings or creds or violations:  # hygiene modules load only when a scan has something to judge
+            from scanner import correlate, severity
+
+            hygiene = policy if policy is not None else policy_mod.load(self.config.policy_file)
+            findings = severity.apply(findings, creds, hygiene, now)
+            consoles: dict[str, str | None] = {str(r.id): r.rotate_url for r in self.rules}
+            corr = correlate.correlate(findings, creds, violations, hygiene, now, consoles=consoles,
+                                       stores_read=stores_read)
+            violations, inventory = list(corr.violations), corr.inventory
         stats = ScanStats(
             files_scanned=sum(r.stats.files_scanned for r in results),
             bytes_scanned=sum(r.stats.bytes_scanned for r in results),
@@ -118,17 +123,21 @@ class Engine:
             skipped=tuple(skipped),
             references=tuple(ref for r in results for ref in r.references),
             credentials=tuple(creds),
-            violations=corr.violations,
+            violations=tuple(violations),
             unused_ignores=unused,
             stats=stats,
             notes=tuple(dict.fromkeys(notes)),
             hash_key_id=self.hasher.key_id,
-            inventory=corr.inventory,
+            inventory=inventory,
         )
 
     def check_findings(self, findings: tuple[Finding, ...], detected: Sequence[Detected],
                        verify: VerifyOptions | None, now: datetime) -> tuple[tuple[Finding, ...], tuple[str, ...]]:
         """Offline checks (no network, always), then live checks only when ``verify.enabled`` (--verify)."""
+        if not findings:
+            return findings, ()
+        from scanner import offline
+
         rules = self.rules.by_id()
         values: dict[str, str] = {}
         for d in detected:

@@ -20,8 +20,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from scanner.errors import RuleError
 from scanner.model import Confidence, RuleId, Severity
 
@@ -211,6 +209,8 @@ def rule_from_mapping(raw: Mapping[str, Any], origin: str) -> Rule:
 
 
 def _yaml_load(text: str, origin: str) -> Any:
+    import yaml  # only when rule text is parsed: the cached ruleset needs no YAML
+
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         return yaml.load(text, Loader=loader)  # noqa: S506 - SafeLoader

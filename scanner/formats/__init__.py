@@ -7,7 +7,6 @@ declaring an entry point in the ``credsweep.formats`` group.
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import entry_points
 
 from scanner.formats.base import FormatOptions, Renderer
 
@@ -24,6 +23,8 @@ __all__ = ["BUILTIN", "FormatOptions", "Renderer", "get", "names"]
 
 def names() -> list[str]:
     """Every format name, built-in first."""
+    from importlib.metadata import entry_points
+
     extra = [ep.name for ep in entry_points(group="credsweep.formats") if ep.name not in BUILTIN]
     return list(BUILTIN) + sorted(extra)
 
@@ -32,6 +33,8 @@ def get(name: str) -> Renderer:
     """The render function of a format."""
     target = BUILTIN.get(name)
     if target is None:
+        from importlib.metadata import entry_points
+
         for ep in entry_points(group="credsweep.formats"):
             if ep.name == name:
                 return ep.load()  # type: ignore[no-any-return]
