@@ -8,10 +8,11 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from scanner.model import ScanStats, Skip
+from scanner.detector import Detected
+from scanner.model import Reference, ScanStats, Skip
 from scanner.redact import SecretHasher
 from scanner.scanning import BlobResult, BlobScanner, text_bytes
 from scanner.sources.base import SourceResult
@@ -139,6 +140,28 @@ def scan_file(scanner: BlobScanner, task: FileTask, max_bytes: int) -> tuple[Blo
                                   detail=exc.strerror or exc.__class__.__name__), 0
 
 
+@dataclass(slots=True)
+class Tally:
+    """What a series of scanned files produced: matches, references, skips and counts."""
+
+    detected: list[Detected] = field(default_factory=list)
+    references: list[Reference] = field(default_factory=list)
+    skipped: list[Skip] = field(default_factory=list)
+    files: int = 0
+    nbytes: int = 0
+
+    def add(self, res: BlobResult, skip: Skip | None, n: int) -> None:
+        """Count one file's result from ``scan_file``."""
+        self.detected.extend(res.detected)
+        self.references.extend(res.references)
+        self.skipped.extend(res.skipped)
+        if skip is not None:
+            self.skipped.append(skip)
+        if skip is None or skip.reason == "streamed":
+            self.files += 1
+            self.nbytes += n
+
+
 # Worker state, inherited by fork (the compiled matcher is not rebuilt in each process).
 _WORKER: BlobScanner | None = None
 _WORKER_MAX = 0
@@ -205,21 +228,13 @@ class FileSource:
                     bar.advance(results[-1][2])
         if bar:
             bar.close()
-        detected, refs = [], []
-        scanned = 0
-        nbytes = 0
-        for res, skip, n in results:
-            detected.extend(res.detected)
-            refs.extend(res.references)
-            skips.extend(res.skipped)
-            if skip is not None:
-                skips.append(skip)
-            if skip is None or skip.reason == "streamed":
-                scanned += 1
-                nbytes += n
-        stats = ScanStats(files_scanned=scanned, bytes_scanned=nbytes, seconds=time.perf_counter() - t0)
-        return SourceResult(detected=tuple(detected), references=tuple(refs), skipped=tuple(skips), stats=stats,
-                            scanned_anything=scanned > 0 or (not tasks and not skips))
+        tally = Tally(skipped=skips)
+        for item in results:
+            tally.add(*item)
+        stats = ScanStats(files_scanned=tally.files, bytes_scanned=tally.nbytes, seconds=time.perf_counter() - t0)
+        return SourceResult(detected=tuple(tally.detected), references=tuple(tally.references),
+                            skipped=tuple(tally.skipped), stats=stats,
+                            scanned_anything=tally.files > 0 or (not tasks and not skips))
 
 
 class _Progress:

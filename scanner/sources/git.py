@@ -29,7 +29,7 @@ from typing import IO
 
 from scanner.detector import Detected
 from scanner.errors import GitSourceError
-from scanner.model import CommitInfo, GitProvenance, ScanStats, Skip
+from scanner.model import CommitInfo, GitProvenance, Reference, ScanStats, Skip
 from scanner.redact import SecretHasher
 from scanner.scanning import BlobScanner
 from scanner.sources._gitio import (
@@ -44,7 +44,7 @@ from scanner.sources._gitio import (
     unquote_path,
 )
 from scanner.sources.base import SourceResult
-from scanner.sources.files import FileTask, _excluded, scan_file
+from scanner.sources.files import FileTask, Tally, _excluded, scan_file
 
 PARALLEL_MIN_BLOBS = 1000  # below this, a second process costs more than it saves
 _EMPTY: frozenset[tuple[int, int]] = frozenset()
@@ -273,6 +273,7 @@ class GitSource:
         skipped: list[Skip] = []
         detected: list[Detected] = []
         stats_files = stats_bytes = 0
+        references: list[Reference] = []
         head = _rev_parse(git_dir, "HEAD^{commit}")
         if head is None and not _has_refs(git_dir):
             notes.append("the repository has no commits yet; only working-tree files were scanned")
@@ -307,13 +308,15 @@ class GitSource:
             skipped.extend(outcome.skipped)
             blobs = outcome.scanned
         if work is not None and self.worktree:
-            wt_detected, wt_skips, stats_files, stats_bytes = self._worktree(work, scanner,
-                                                                             everything=not self.history)
-            detected.extend(wt_detected)
-            skipped.extend(wt_skips)
+            tally = self._worktree(work, scanner, everything=not self.history)
+            detected.extend(tally.detected)
+            skipped.extend(tally.skipped)
+            references.extend(tally.references)
+            stats_files, stats_bytes = tally.files, tally.nbytes
         stats = ScanStats(files_scanned=stats_files, bytes_scanned=stats_bytes + outcome.nbytes, blobs_scanned=blobs,
                           commits_scanned=commits, seconds=time.perf_counter() - t0)
-        return SourceResult(detected=tuple(detected), references=tuple(outcome.references), skipped=tuple(skipped),
+        references[:0] = outcome.references
+        return SourceResult(detected=tuple(detected), references=tuple(references), skipped=tuple(skipped),
                             stats=stats, git=git_map, notes=tuple(notes), scanned_anything=True)
 
     def _log_args(self) -> list[str]:
@@ -378,7 +381,7 @@ class GitSource:
         return [d for ds in outcome.detected.values() for d in ds], outcome
 
     def _worktree(self, work: str, scanner: BlobScanner, *,
-                  everything: bool) -> tuple[list[Detected], list[Skip], int, int]:
+                  everything: bool) -> Tally:
         """Untracked (not ignored) and modified files; with ``everything``, every tracked file too."""
         if everything:
             out = run_git(["ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=work).stdout
@@ -387,23 +390,15 @@ class GitSource:
             out = run_git(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames",
                            "--ignore-submodules=all"], cwd=work).stdout
             rels = [e[3:] for e in out.split(b"\0") if len(e) > 3]
-        detected: list[Detected] = []
-        skips: list[Skip] = []
-        files = nbytes = 0
+        tally = Tally()
         for raw in dict.fromkeys(rels):
             full = os.path.join(os.fsencode(work), raw)
             rel = display_path(raw)
             if _excluded(rel, self.exclude) or os.path.islink(full) or not os.path.isfile(full):
                 continue
-            res, skip, n = scan_file(scanner, FileTask(os.fsdecode(full), rel, work, os.path.getsize(full)),
-                                     self.max_bytes)
-            detected.extend(res.detected)
-            if skip is not None:
-                skips.append(skip)
-            if skip is None or skip.reason == "streamed":
-                files += 1
-                nbytes += n
-        return detected, skips, files, nbytes
+            tally.add(*scan_file(scanner, FileTask(os.fsdecode(full), rel, work, os.path.getsize(full)),
+                                 self.max_bytes))
+        return tally
 
 
 def _has_refs(git_dir: str) -> bool:

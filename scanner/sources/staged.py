@@ -125,22 +125,23 @@ class StagedSource:
         skipped = list(outcome.skipped)
         files = outcome.scanned
         nbytes = outcome.nbytes
-        if missing:
-            from scanner.sources.files import FileTask, _excluded, scan_file
-        for raw in missing:  # named on the command line but not in the index (untracked): the file itself
-            rel = display_path(raw)
-            full = os.path.join(os.fsencode(top), raw)
-            if _excluded(rel, self.exclude) or not os.path.isfile(full):
-                continue
-            res, skip, n = scan_file(scanner, FileTask(os.fsdecode(full), rel, top, os.path.getsize(full)),
-                                     self.max_bytes)
-            detected.extend(res.detected)
-            if skip is not None:
-                skipped.append(skip)
-            else:
-                files += 1
-                nbytes += n
-        if missing:
+        references = list(outcome.references)
+        if missing:  # named on the command line but not in the index (untracked): the file itself
+            from scanner.sources.files import FileTask, Tally, _excluded, scan_file
+
+            tally = Tally()
+            for raw in missing:
+                rel = display_path(raw)
+                full = os.path.join(os.fsencode(top), raw)
+                if _excluded(rel, self.exclude) or not os.path.isfile(full):
+                    continue
+                tally.add(*scan_file(scanner, FileTask(os.fsdecode(full), rel, top, os.path.getsize(full)),
+                                     self.max_bytes))
+            detected.extend(tally.detected)
+            skipped.extend(tally.skipped)
+            references.extend(tally.references)
+            files += tally.files
+            nbytes += tally.nbytes
             notes.append(f"{len(missing)} named file(s) are not in the index; their working-tree content was scanned")
         if gitlinks:
             notes.append(f"{gitlinks} submodule(s) not followed")
@@ -148,5 +149,5 @@ class StagedSource:
             if s.reason == "missing-object":
                 raise GitSourceError(f"cannot read staged content of {s.target}: {s.detail}")
         stats = ScanStats(files_scanned=files, bytes_scanned=nbytes, seconds=time.perf_counter() - t0)
-        return SourceResult(detected=tuple(detected), references=tuple(outcome.references), skipped=tuple(skipped),
+        return SourceResult(detected=tuple(detected), references=tuple(references), skipped=tuple(skipped),
                             stats=stats, notes=tuple(notes), scanned_anything=True)
