@@ -34,10 +34,8 @@ def timed(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = 
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL)
-    out_chunks = []
     assert proc.stdout is not None
-    for chunk in iter(lambda: proc.stdout.read(1 << 16), b""):  # type: ignore[union-attr]
-        out_chunks.append(chunk)
+    out_chunks = list(iter(lambda: proc.stdout.read(1 << 16), b""))  # type: ignore[union-attr]
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     return time.perf_counter() - t0, usage.ru_maxrss / 1024, proc.returncode, b"".join(out_chunks).decode("utf-8", "replace")
