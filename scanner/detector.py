@@ -25,8 +25,8 @@ def _secret_text(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
 
 
-def keep_reason(hit: RawHit, secret: str, path: str) -> str | None:
-    """Why a raw hit is dropped, or None to keep it."""
+def keep_reason(hit: RawHit, secret: str, path: str, lead: bytes = b"") -> str | None:
+    """Why a raw hit is dropped, or None to keep it. ``lead`` is the matched text before the secret (the name)."""
     rule = hit.rule
     if filters.is_known_example(secret):
         return "known-example"
@@ -38,12 +38,23 @@ def keep_reason(hit: RawHit, secret: str, path: str) -> str | None:
         if validators.validate(rule.validator, secret) is False:
             return "invalid-" + rule.validator
     if rule.is_generic or "generic" in rule.filters:
-        return filters.generic_noise(secret, path)
+        return filters.generic_noise(secret, path) or filters.generic_name_noise(lead.decode("utf-8", "replace"))
     if rule.context and filters.looks_like_identifier(secret):
         return "identifier"
     if "lock-files" in rule.filters and filters.is_lock_file(path):
         return "lock-file"
     return None
+
+
+_NAME_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-/")
+
+
+def _name_start(data: bytes, start: int) -> int:
+    """Extend a match backwards over the rest of the name it starts in (``page_`` of ``page_token``)."""
+    i = start
+    while i > 0 and start - i < 64 and data[i - 1] in _NAME_BYTES:
+        i -= 1
+    return i
 
 
 def _line_info(data: bytes, offsets: Iterable[int]) -> dict[int, tuple[int, int, int]]:
@@ -83,7 +94,7 @@ def detect(
     out = []
     for hit in hits:
         secret = _secret_text(data[hit.start : hit.end])
-        if keep_reason(hit, secret, path) is not None:
+        if keep_reason(hit, secret, path, data[_name_start(data, hit.match_start) : hit.start]) is not None:
             continue
         line, ls, le = info[hit.start]
         end_line, els, _ = info[hit.end]

@@ -64,12 +64,19 @@ def is_placeholder(secret: str) -> bool:
     return _is_sequential(body)
 
 
+_RUNS = ("abcdefghijklmnopqrstuvwxyz", "0123456789abcdef", "0123456789", "qwertyuiopasdfghjklzxcvbnm",
+         "9876543210", "zyxwvutsrqponmlkjihgfedcba")
+
+
 def _is_sequential(text: str) -> bool:
+    """The whole body is a keyboard or alphabet run, or holds one of 8+ characters ("...abcdefgh...", "12345678")."""
     low = text.lower()
     if len(low) < 8:
         return False
-    for seq in ("abcdefghijklmnopqrstuvwxyz", "0123456789abcdef", "0123456789", "qwertyuiopasdfghjklzxcvbnm"):
+    for seq in _RUNS:
         if low in (seq * 4):
+            return True
+        if any(seq[i : i + 8] in low for i in range(len(seq) - 7)):
             return True
     return False
 
@@ -89,6 +96,7 @@ def _ds_heuristics() -> Any:
 _WORD_PART = re.compile(r"^(?:[a-z]+|[A-Z]+|[A-Z][a-z]+)[0-9]{0,3}[a-z]{0,3}$|^[0-9]{1,4}[a-z]{0,3}$")
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 _VOWELS = frozenset("aeiouyAEIOUY")
+_DATE_SUFFIX = re.compile(r"[-_.]?\d{4}-?\d{2}-?\d{2}$")
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$")
 
 
@@ -115,6 +123,23 @@ def looks_like_identifier(value: str) -> bool:
     return all(_WORD_PART.match(w) for w in words) and all(set(w) & _VOWELS or len(w) <= 3 for w in letters)
 
 
+_TEST_PATH = re.compile(
+    r"(^|/)(tests?|testing|spec|specs|__tests__|fixtures?|testdata|examples?|samples?|docs?)/"
+    r"|(^|/)(test_[^/]*|[^/]*_test\.[a-z]+|[^/]*\.(spec|test)\.[jt]sx?|conftest\.py|examples?-\d+\.json)$",
+    re.I,
+)
+_NOT_CREDENTIAL_NAME = re.compile(
+    r"(?i)(page|next|continuation|pagination|cursor|sync|resume|idempotency|request|trace|csrf|xsrf|max|num|count"
+    r"|limit)[_-]?(token|key)s?\b|\.(py|js|ts|json|ya?ml|go|rb|java|md|txt|cfg|toml|sh)[\'\"]?\s*[:=]"
+)
+_PLACEHOLDER_RUNS = ("abc", "123", "def", "456", "xyz", "789")
+
+
+def generic_name_noise(lead: str) -> str | None:
+    """Reason the name a generic value is assigned to says it is not a credential (page tokens, file paths)."""
+    return "not-a-credential-name" if _NOT_CREDENTIAL_NAME.search(lead) else None
+
+
 def generic_noise(secret: str, path: str) -> str | None:
     """Reason a generic-rule candidate is noise, or None. Uses detect-secrets' heuristic filters."""
     if _UUID.match(secret):
@@ -123,6 +148,13 @@ def generic_noise(secret: str, path: str) -> str | None:
         return "data-uri"
     if is_lock_file(path):
         return "lock-file"
+    if _TEST_PATH.search(path):
+        return "test-or-example-path"  # generic (low-confidence) hits there are fixtures; vendor rules still apply
+    low = secret.lower()
+    if sum(run in low for run in _PLACEHOLDER_RUNS) >= 2:
+        return "placeholder-runs"
+    if secret.startswith("eyJ") and "." not in secret:
+        return "encoded-json"  # a JWT header or base64 JSON alone, not a credential
     if _HEX.match(secret) and len(secret) in (32, 40, 64, 128) and "hash" in path.lower():
         return "hash"
     h = _ds_heuristics()
@@ -136,7 +168,7 @@ def generic_noise(secret: str, path: str) -> str | None:
         return "not-alphanumeric"
     if secret.isdigit() or secret.isalpha() and secret.islower():
         return "low-variety"
-    if looks_like_identifier(secret):
+    if looks_like_identifier(_DATE_SUFFIX.sub("", secret)):
         return "identifier"
     if _ISO_TIME.match(secret):
         return "timestamp"

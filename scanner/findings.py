@@ -55,10 +55,13 @@ def drop_shadowed(detected: list[Detected], rules: Mapping[str, Rule]) -> list[D
         return any(v in value or value in v for v in specific.get(_place(d), ()))
 
     out = []
-    for d in detected:
+    generic_seen: set[tuple[object, ...]] = set()
+    for d in sorted(detected, key=lambda d: d.match.location.key_path is None):  # structure-pass hits first
         rule = rules[d.match.rule_id]
         if rule.is_generic:
-            if not shadowed(d):
+            seen_key = (*_place(d), d.match.secret.value)
+            if not shadowed(d) and seen_key not in generic_seen:  # two generic rules on one value: report it once
+                generic_seen.add(seen_key)
                 out.append(d)
             continue
         winner = best[(rule.id.split(".", 1)[0], d.match.secret.value)]
