@@ -37,6 +37,8 @@ def keep_reason(hit: RawHit, secret: str, path: str, lead: bytes = b"") -> str |
     if rule.validator:
         if validators.validate(rule.validator, secret) is False:
             return "invalid-" + rule.validator
+    if "needs-digit" in rule.filters and (not any(c.isdigit() for c in secret) or not 8 <= len(secret) <= 255):
+        return "not-a-token-shape"  # checked here so the pattern stays a small automaton
     if rule.is_generic or "generic" in rule.filters:
         return filters.generic_noise(secret, path) or filters.generic_name_noise(lead.decode("utf-8", "replace"))
     if rule.context and filters.looks_like_identifier(secret):
