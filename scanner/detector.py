@@ -28,17 +28,19 @@ def _secret_text(raw: bytes) -> str:
 def keep_reason(hit: RawHit, secret: str, path: str, lead: bytes = b"") -> str | None:
     """Why a raw hit is dropped, or None to keep it. ``lead`` is the matched text before the secret (the name)."""
     rule = hit.rule
+    # cheapest checks first: generic rules see tens of thousands of candidates in a large tree
+    if "needs-digit" in rule.filters and (not 8 <= len(secret) <= 255 or secret.isalpha()
+                                          or not any(c.isdigit() for c in secret)):
+        return "not-a-token-shape"  # checked here so the pattern stays a small automaton
+    if rule.min_entropy is not None and filters.shannon_entropy(secret) < rule.min_entropy:
+        return "low-entropy"
     if filters.is_known_example(secret):
         return "known-example"
     if filters.is_placeholder(secret):
         return "placeholder"
-    if rule.min_entropy is not None and filters.shannon_entropy(secret) < rule.min_entropy:
-        return "low-entropy"
     if rule.validator:
         if validators.validate(rule.validator, secret) is False:
             return "invalid-" + rule.validator
-    if "needs-digit" in rule.filters and (not any(c.isdigit() for c in secret) or not 8 <= len(secret) <= 255):
-        return "not-a-token-shape"  # checked here so the pattern stays a small automaton
     if rule.is_generic or "generic" in rule.filters:
         return filters.generic_noise(secret, path) or filters.generic_name_noise(lead.decode("utf-8", "replace"))
     if rule.context and filters.looks_like_identifier(secret):
