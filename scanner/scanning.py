@@ -88,12 +88,22 @@ def merge_detected(text_pass: list[Detected], structure_pass: list[Detected]) ->
         for rule_id, v, decoded in by_place.get((loc.path, loc.line, loc.commit), ()):
             if rule_id == d.match.rule_id and (value in v or v in value or value.replace("\\n", "\n") == v):
                 return True
-            if decoded and decoded != "json-escape" and _decodes_to(value, v):
-                return True  # the text pass saw the encoded form (Kubernetes Secret data) of a decoded secret
+            if encoded_form(value, v, decoded):
+                return True
         return False
 
+    def encoded_form(value: str, v: str, decoded: str | None) -> bool:
+        """The hit saw the encoded form (Kubernetes Secret data) of a secret the structure pass decoded."""
+        return bool(decoded) and decoded != "json-escape" and value != v and _decodes_to(value, v)
+
+    def raw_of_decoded(d: Detected) -> bool:
+        loc = d.match.location
+        return loc.decoded is None and any(
+            encoded_form(d.match.secret.value, v, decoded)
+            for _, v, decoded in by_place.get((loc.path, loc.line, loc.commit), ()))
+
     keyed = {}
-    for d in [t for t in text_pass if not same_secret(t)] + structure_pass:
+    for d in [t for t in text_pass if not same_secret(t)] + [s for s in structure_pass if not raw_of_decoded(s)]:
         loc = d.match.location
         keyed[(d.match.rule_id, d.match.secret.value, loc.path, loc.line, loc.commit)] = d
     return list(keyed.values())
