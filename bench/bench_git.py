@@ -262,8 +262,8 @@ def history_commands(repo: Path, out: Path) -> dict[str, list[str]]:
     cmds = {"credsweep": [sys.executable, "-m", "scanner", "scan", "repo", str(repo), "--format", "json", "-o",
                           str(out / "credsweep.json"), "-q"]}
     cmds["credsweep -j1"] = [*cmds["credsweep"], "--jobs", "1"]
-    if shutil.which("kingfisher"):
-        cmds["kingfisher"] = ["kingfisher", "scan", str(repo), "--no-validate", "--format", "json", "-o",
+    if script("kingfisher"):
+        cmds["kingfisher"] = [script("kingfisher") or "kingfisher", "scan", str(repo), "--no-validate", "--format", "json", "-o",
                               str(out / "kingfisher.json")]
     gl = gitleaks_bin()
     if gl:
@@ -311,18 +311,28 @@ def hook_fixture(base: Path) -> tuple[Path, list[str]]:
     return repo, picked
 
 
-def hook_commands(files: list[str]) -> dict[str, list[str]]:
+def script(name: str) -> str | None:
+    """A console script of this interpreter's environment, as pre-commit runs it (not through a pyenv/asdf shim,
+    which adds tens of milliseconds of shell to every tool alike)."""
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.exists() else shutil.which(name)
+
+
+def hook_commands(files: list[str], hook_venv: Path | None = None) -> dict[str, list[str]]:
     cmds = {"credsweep hook": [sys.executable, "-m", "scanner", "hook", *files]}
-    if shutil.which("credsweep"):
-        cmds["credsweep hook"] = [shutil.which("credsweep") or "credsweep", "hook", *files]
-    if shutil.which("detect-secrets-hook"):
-        cmds["detect-secrets-hook"] = [shutil.which("detect-secrets-hook") or "", *files]
+    if hook_venv is not None:  # a non-editable install in its own venv: what pre-commit builds
+        cmds["credsweep hook (pre-commit-style venv)"] = [str(hook_venv / "bin" / "credsweep"), "hook", *files]
+    if script("credsweep"):
+        cmds["credsweep hook"] = [script("credsweep") or "credsweep", "hook", *files]
+    if script("detect-secrets-hook"):
+        cmds["detect-secrets-hook"] = [script("detect-secrets-hook") or "", *files]
     gl = gitleaks_bin()
     if gl:
         cmds["gitleaks git --pre-commit --staged"] = [gl, "git", "--pre-commit", "--staged", "--redact",
                                                        "--no-banner", "--log-level", "error", "."]
-    if shutil.which("kingfisher"):
-        cmds["kingfisher scan --staged"] = ["kingfisher", "scan", ".", "--staged", "--no-validate"]
+    if script("kingfisher"):
+        cmds["kingfisher scan --staged"] = [script("kingfisher") or "kingfisher", "scan", ".", "--staged",
+                                            "--no-validate"]
     return cmds
 
 
@@ -336,6 +346,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--releases", type=int, default=None, help="only the newest N releases (smaller corpus)")
     ap.add_argument("--skip-history", action="store_true")
     ap.add_argument("--skip-hook", action="store_true")
+    ap.add_argument("--hook-venv", type=Path, default=None,
+                    help="also time the hook from this venv (python -m venv V && V/bin/pip install .)")
     args = ap.parse_args(argv)
     WORK.mkdir(parents=True, exist_ok=True)
     env = {"CREDSWEEP_CACHE_DIR": str(WORK / "cache")}
@@ -371,7 +383,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             repo, files = hook_fixture(Path(td))
             nlines = sum((repo / f).read_bytes().count(b"\n") for f in files)
             rows = []
-            for tool, cmd in hook_commands(files).items():
+            for tool, cmd in hook_commands(files, args.hook_venv).items():
                 measure(cmd, cwd=repo, env=env, sample=False)  # warm-up
                 runs = [measure(cmd, cwd=repo, env=env, sample=False) for _ in range(args.hook_runs)]
                 walls = sorted(r.seconds for r in runs)

