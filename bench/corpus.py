@@ -62,6 +62,8 @@ def planted_corpus(work: Path, copies: int = 3, seed: int = 1) -> tuple[Path, li
     filler_src = _filler(work)
     planted: list[dict[str, object]] = []
     for rule in load_builtin():
+        if getattr(rule, "structure_only", False):
+            continue  # key-name rules apply to configuration structure only; tests/test_structure_* cover them
         for i, ex in enumerate(rule.examples):
             for c in range(copies):
                 text, secret = expand_example(ex, f"bench#{rule.id}#{i}#{c}")
@@ -70,19 +72,27 @@ def planted_corpus(work: Path, copies: int = 3, seed: int = 1) -> tuple[Path, li
                 ext = rng.choice([".py", ".env", ".yaml", ".js", ".sh", ".md"])
                 path = root / rule.id.split(".")[0] / f"{rule.id.replace('.', '_')}_{i}_{c}{ext}"
                 path.parent.mkdir(parents=True, exist_ok=True)
-                before = rng.sample(filler_src, k=min(len(filler_src), rng.randrange(3, 40)))
-                after = rng.sample(filler_src, k=min(len(filler_src), rng.randrange(3, 40)))
+                before = _fill(rng, filler_src, ext)
+                after = _fill(rng, filler_src, ext)
                 path.write_text("\n".join(before + [text] + after) + "\n")
                 line = len(before) + 1 + text[: text.find(secret)].count("\n")
-                planted.append({"path": path.relative_to(root).as_posix(), "line": line, "rule": rule.id})
+                planted.append({"path": path.relative_to(root).as_posix(), "line": line, "rule": rule.id,
+                                "first": len(before) + 1, "last": len(before) + 1 + text.count("\n")})
     decoy_dir = root / "decoys"
     decoy_dir.mkdir(parents=True, exist_ok=True)
     for n in range(copies * 20):
-        lines = rng.sample(filler_src, k=min(len(filler_src), 30)) + rng.sample(_DECOYS, k=8)
+        ext = rng.choice([".py", ".env", ".yaml", ".md"])
+        lines = _fill(rng, filler_src, ext, 30) + rng.sample(_DECOYS, k=8)
         rng.shuffle(lines)
-        (decoy_dir / f"config_{n}{rng.choice(['.py', '.env', '.yaml', '.md'])}").write_text("\n".join(lines) + "\n")
+        (decoy_dir / f"config_{n}{ext}").write_text("\n".join(lines) + "\n")
     (work / "planted.json").write_text(json.dumps(planted))
     return root, planted
+
+
+def _fill(rng: random.Random, filler: list[str], ext: str, n: int | None = None) -> list[str]:
+    """Real source lines around a planted key; in .env and .yaml files they are comments, as they would be."""
+    lines = rng.sample(filler, k=min(len(filler), n if n is not None else rng.randrange(3, 40)))
+    return ["# " + line for line in lines] if ext in (".env", ".yaml", ".sh") else lines
 
 
 def _filler(work: Path) -> list[str]:
