@@ -64,48 +64,46 @@ class Keys:
 # --------------------------------------------------------------------------- example repository
 
 
-def _git(repo: Path, *args: str, when: datetime | None = None) -> None:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "Dana Dev", "GIT_AUTHOR_EMAIL": "dana@example.com",
-           "GIT_COMMITTER_NAME": "Dana Dev", "GIT_COMMITTER_EMAIL": "dana@example.com",
-           "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(repo.parent)}
-    if when is not None:
-        stamp = when.strftime("%Y-%m-%dT%H:%M:%S+0000")
-        env.update(GIT_AUTHOR_DATE=stamp, GIT_COMMITTER_DATE=stamp)
-    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, env=env, timeout=60)
+def _commit(repo: Any, files: dict[str, str | None], message: str, when: datetime) -> None:
+    """One commit through GitPython (made for exactly this): write or delete files, stage them, commit at ``when``."""
+    from git import Actor  # GitPython: imported only by the demo
 
-
-def _commit(repo: Path, files: dict[str, str | None], message: str, when: datetime) -> None:
+    root = Path(repo.working_tree_dir)
     for name, text in files.items():
-        path = repo / name
         if text is None:
-            path.unlink()
+            repo.index.remove([name], working_tree=True)
             continue
+        path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-q", "-m", message, when=when)
+        repo.index.add([name])
+    dana = Actor("Dana Dev", "dana@example.com")
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%S+0000")
+    repo.index.commit(message, author=dana, committer=dana, author_date=stamp, commit_date=stamp)
 
 
 def make_repo(repo: Path, keys: Keys, now: datetime) -> None:
     """An ML service whose history holds an old leak, a fixed leak, and keys still at HEAD."""
     if shutil.which("git") is None:
         raise DemoError("git is not installed")
+    import git
+
     repo.mkdir(parents=True)
-    _git(repo, "init", "-q", "-b", "main")
-    _commit(repo, {"README.md": "# chat-service\n\nA small RAG service.\n",
+    history = git.Repo.init(repo, initial_branch="main")
+    _commit(history, {"README.md": "# chat-service\n\nA small RAG service.\n",
                    "app/settings.py": 'import os\n\nOPENAI_API_KEY = os.environ["OPENAI_API_KEY"]\n'},
             "initial service", now - timedelta(days=420))
-    _commit(repo, {"notebooks/eval.py": "# quick eval, do not commit keys\nfrom openai import OpenAI\n\n"
+    _commit(history, {"notebooks/eval.py": "# quick eval, do not commit keys\nfrom openai import OpenAI\n\n"
                    f'client = OpenAI(api_key="{keys.get("openai.project-key")}")\n'},
             "add eval notebook", now - timedelta(days=400))
-    _commit(repo, {"notebooks/eval.py": "from openai import OpenAI\n\nclient = OpenAI()  # key from the env\n"},
+    _commit(history, {"notebooks/eval.py": "from openai import OpenAI\n\nclient = OpenAI()  # key from the env\n"},
             "remove key from notebook", now - timedelta(days=380))
-    _commit(repo, {"app/anthropic_client.py": "import anthropic\n\n"
+    _commit(history, {"app/anthropic_client.py": "import anthropic\n\n"
                    f'client = anthropic.Anthropic(api_key="{keys.get("anthropic.api-key")}")\n',
                    "deploy/values.yaml": "env:\n  LANGFUSE_SECRET_KEY: "
                    f'"{keys.get("langfuse.secret-key")}"\n  VAULT_ADDR: "https://vault.internal:8200"\n'},
             "anthropic client and tracing", now - timedelta(days=120))
-    _commit(repo, {"train/.env": f"WANDB_API_KEY={keys.get('wandb.api-key')}\n"
+    _commit(history, {"train/.env": f"WANDB_API_KEY={keys.get('wandb.api-key')}\n"
                    "OPENAI_API_KEY=vault:kv/data/ml/openai#api_key\n"},
             "training job env", now - timedelta(days=20))
 
