@@ -19,7 +19,7 @@ from scanner.policy import Policy
 from scanner.redact import SecretHasher
 from scanner.ruleset import RuleSet
 from scanner.scanning import BlobScanner
-from scanner.sources.base import ContentSource, CredentialResult, SourceResult
+from scanner.sources.base import CredentialResult, SourceResult
 from scanner.suppress import load_baseline, load_ignore_file
 
 if TYPE_CHECKING:
@@ -64,14 +64,6 @@ class Engine:
             path = Path(IGNORE_FILE)
         entries = load_ignore_file(path) if path else ()
         return Suppression(ignore=entries, baseline=load_baseline(baseline) if baseline else frozenset(), today=today)
-
-    def run_content(self, sources: Sequence[ContentSource], *, scan_kind: str, targets: Sequence[str],
-                    suppression: Suppression | None = None, started: datetime | None = None) -> Report:
-        """Scan content sources and build the report."""
-        started = started or datetime.now(UTC)
-        results = [s.scan(self.scanner, self.hasher) for s in sources]
-        return self.report_from(results, scan_kind=scan_kind, targets=targets, suppression=suppression,
-                                started=started)
 
     def report_from(self, results: Iterable[SourceResult], *, scan_kind: str, targets: Sequence[str],
                     suppression: Suppression | None, started: datetime,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -36,14 +37,13 @@ def command(paths: tuple[Path, ...], config_file: Path | None, rule_dirs: tuple[
     cfg = load_config(config_file, paths[0], rule_dirs=rule_dirs, exclude=exclude, no_structure=no_structure,
                       fail_on=fail_on, engine=engine, jobs=jobs, max_file_mb=max_file_mb, policy_file=policy)
     verify_opts = verify_settings(verify, verify_timeout, verify_hosts, only_live)
+    started = datetime.now(UTC)  # before compiling and scanning: the reported duration covers both
     eng = Engine.create(cfg)
     source = FileSource(paths, exclude=cfg.exclude, max_file_mb=cfg.max_file_mb, jobs=cfg.jobs)
     result = source.scan(eng.scanner, eng.hasher)
-    from datetime import UTC, datetime
-
     report = eng.report_from([result], scan_kind="files", targets=[str(p) for p in paths],
                              suppression=eng.suppression(baseline, ignore_file, paths[0]),
-                             started=datetime.now(UTC), verify=verify_opts,
+                             started=started, verify=verify_opts,
                              now=resolve_now(as_of if isinstance(as_of, datetime) else None))
     emit(report, fmt, output, quiet=quiet, color=color)
     return exit_code(report, cfg.fail_on, nothing_scanned([result]))
