@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from scanner.errors import ConfigError
-from scanner.model import Severity
+from scanner.model import Severity, TreeSettings
 
 CONFIG_FILE = ".credsweep.toml"
 IGNORE_FILE = ".credsweep-ignore.toml"
@@ -41,6 +41,12 @@ class ScanConfig:
     jobs: int = 0  # 0 = automatic (both cores on large trees)
     policy_file: Path | None = None
     origin: str | None = None  # the file the settings came from
+    # the trust boundary (scanner/trust.py): what came from the scanned tree rather than from the operator
+    tree_rule_dirs: tuple[Path, ...] = ()  # rule folders the tree's settings named: never verify, never replace
+    tree: TreeSettings | None = None  # the tree's settings file(s) and what they weakened (None: nothing from it)
+    tree_ignore_file: bool = False  # ignore_file was named by the tree's settings
+    no_repo_config: bool = False  # --no-repo-config: nothing from the tree is read or honoured
+    verify_custom_rules: bool = False  # --verify-custom-rules: operator --rules may carry verify blocks
 
     def with_overrides(self, **changes: Any) -> ScanConfig:
         """A copy with CLI overrides; None values leave the setting alone."""
@@ -97,8 +103,29 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 
 
+def find(search_from: Path | None = None) -> tuple[Path, str] | None:
+    """The settings file a search near the target finds (file, label), without reading it as settings."""
+    start = (search_from or Path.cwd()).resolve()
+    dirs = [start] if start.is_dir() else [start.parent]
+    for d in dirs + [Path.cwd().resolve()]:
+        if (d / CONFIG_FILE).is_file():
+            return d / CONFIG_FILE, str(d / CONFIG_FILE)
+        pp = d / "pyproject.toml"
+        if pp.is_file():
+            try:
+                table = _read_toml(pp).get("tool", {}).get("credsweep")
+            except ConfigError:
+                table = None
+            if isinstance(table, dict):
+                return pp, f"{pp} [tool.credsweep]"
+    return None
+
+
 def load(explicit: Path | None = None, search_from: Path | None = None) -> ScanConfig:
-    """Load the explicit file, else ``.credsweep.toml`` or pyproject's ``[tool.credsweep]`` near the target."""
+    """Load the explicit file, else ``.credsweep.toml`` or pyproject's ``[tool.credsweep]`` near the target.
+
+    Only the explicit file is the operator's; a found file is the scanned tree's (scanner/trust.py decides what
+    it may do)."""
     if explicit is not None:
         data = _read_toml(explicit)
         table = data.get("tool", {}).get("credsweep", data) if explicit.name == "pyproject.toml" else data

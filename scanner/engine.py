@@ -4,17 +4,26 @@ every layer."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from scanner import __version__, ruleset
+from scanner import __version__, trust
 from scanner import policy as policy_mod
 from scanner.config import IGNORE_FILE, ScanConfig
 from scanner.findings import Suppression, group
 from scanner.matcher import Matcher
-from scanner.model import Credential, InventoryItem, Report, ScanStats, Skip, Violation
+from scanner.model import (
+    Credential,
+    InventoryItem,
+    Report,
+    ScanStats,
+    Skip,
+    TreeSettings,
+    Violation,
+    Weakening,
+)
 from scanner.policy import Policy
 from scanner.redact import SecretHasher
 from scanner.ruleset import RuleSet
@@ -29,11 +38,8 @@ if TYPE_CHECKING:
 
 
 def load_rules(config: ScanConfig) -> RuleSet:
-    """Built-in plus user rules, restricted and filtered as configured."""
-    rs = ruleset.load(config.rule_dirs, config.only_rules)
-    if config.disable_rules:
-        rs = RuleSet(tuple(r for r in rs if not any(r.id == d or r.id.startswith(d) for d in config.disable_rules)))
-    return rs
+    """Built-in plus user rules, restricted and filtered as configured (admitted by trust.admit_rules)."""
+    return trust.admit_rules(config)[0]
 
 
 @dataclass(slots=True)
@@ -44,26 +50,33 @@ class Engine:
     rules: RuleSet
     scanner: BlobScanner
     hasher: SecretHasher
+    rule_weakenings: tuple[Weakening, ...] = ()  # tree rules refused (verify, reused ids)
+    rule_notes: tuple[str, ...] = ()
 
     @classmethod
     def create(cls, config: ScanConfig) -> Engine:
         """Load and compile rules once."""
-        rules = load_rules(config)
+        hasher = trust.hasher_for(config)
+        rules, weak, notes = trust.admit_rules(config)
         matcher = Matcher(rules, engine=config.engine)
-        return cls(config, rules, BlobScanner(matcher, structure=config.structure),
-                   SecretHasher.from_env(config.hash_key_env))
+        return cls(config, rules, BlobScanner(matcher, structure=config.structure), hasher, weak, notes)
 
     def suppression(self, baseline: Path | None, ignore_file: Path | None, root: Path | None,
                     today: date | None = None) -> Suppression:
         """Ignore entries (explicit file, configured file, or the one in the scanned root) and the baseline."""
         path = ignore_file or self.config.ignore_file
-        if path is None and root is not None:
+        from_tree = trust.ignore_file_is_tree(ignore_file, self.config)
+        if self.config.no_repo_config and from_tree:
+            path = None  # --no-repo-config: the tree's ignore file is not read
+        elif path is None and root is not None:
             cand = (root if root.is_dir() else root.parent) / IGNORE_FILE
             path = cand if cand.is_file() else None
-        if path is None and Path(IGNORE_FILE).is_file():
+        if path is None and Path(IGNORE_FILE).is_file() and not self.config.no_repo_config:
             path = Path(IGNORE_FILE)
         entries = load_ignore_file(path) if path else ()
-        return Suppression(ignore=entries, baseline=load_baseline(baseline) if baseline else frozenset(), today=today)
+        return Suppression(ignore=entries, baseline=load_baseline(baseline) if baseline else frozenset(), today=today,
+                           tree_ignore=str(path) if path is not None and from_tree else None,
+                           honour_inline=not self.config.no_repo_config)
 
     def report_from(self, results: Iterable[SourceResult], *, scan_kind: str, targets: Sequence[str],
                     suppression: Suppression | None, started: datetime,
@@ -98,6 +111,17 @@ class Engine:
             corr = correlate.correlate(findings, creds, violations, hygiene, now, consoles=consoles,
                                        stores_read=stores_read)
             violations, inventory = list(corr.violations), corr.inventory
+        tree = self.config.tree
+        if self.config.no_repo_config and ignore_candidates(self.config, targets):
+            tree = replace(tree or TreeSettings(), disregarded=(*(tree.disregarded if tree else ()),
+                                                                *ignore_candidates(self.config, targets)))
+        tree_settings = trust.finish(tree, self.rule_weakenings, findings, targets,
+                                     suppression.tree_ignore if suppression else None,
+                                     self.hasher.key_id == "default")
+        notes.extend(self.rule_notes)
+        scanned = sum(r.stats.files_scanned + r.stats.blobs_scanned for r in results)
+        if results and not scanned and self.config.exclude and trust.count_excluded(targets, self.config.exclude):
+            notes.append(trust.EXCLUDED_EVERYTHING)  # exit code 4 (commands/_common.exit_code)
         stats = ScanStats(
             files_scanned=sum(r.stats.files_scanned for r in results),
             bytes_scanned=sum(r.stats.bytes_scanned for r in results),
@@ -121,6 +145,7 @@ class Engine:
             notes=tuple(dict.fromkeys(notes)),
             hash_key_id=self.hasher.key_id,
             inventory=inventory,
+            tree_settings=tree_settings,
         )
 
     def check_findings(self, findings: tuple[Finding, ...], detected: Sequence[Detected],
@@ -145,6 +170,14 @@ class Engine:
         if verify.only_live:
             findings = tuple(f for f in findings if f.verification is not None and f.verification.status == "live")
         return findings, notes
+
+
+def ignore_candidates(config: ScanConfig, targets: Sequence[str]) -> tuple[str, ...]:
+    """Tree ignore files that --no-repo-config left unread (for the report)."""
+    if not config.no_repo_config or config.ignore_file is not None and not config.tree_ignore_file:
+        return ()
+    found = [str(p) for t in targets[:1] for p in trust.tree_ignore_candidates(Path(t))]
+    return tuple(dict.fromkeys(found))
 
 
 def nothing_scanned(results: Iterable[SourceResult | CredentialResult]) -> bool:

@@ -20,6 +20,8 @@ class Suppression:
     ignore: tuple[IgnoreEntry, ...] = ()
     baseline: frozenset[str] = frozenset()
     today: date | None = None
+    tree_ignore: str | None = None  # the ignore file came from the scanned tree (reported by trust.finish)
+    honour_inline: bool = True  # False under --no-repo-config: credsweep:allow markers hide nothing
 
 
 def _loc_key(loc: Location) -> tuple[object, ...]:
@@ -94,7 +96,7 @@ def group(
         rule = rules[rule_id]
         fp = hasher.fingerprint(rule_id, value)
         seen: dict[tuple[object, ...], Location] = {}
-        allowed_all = all(d.allowed for d in ds)
+        allowed_all = sup.honour_inline and all(d.allowed for d in ds)
         for d in ds:
             if d.allowed and not allowed_all:
                 continue

@@ -266,6 +266,28 @@ class InventoryItem:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Weakening:
+    """One thing the scanned tree's own settings changed (or tried to), reported in every format."""
+
+    kind: str  # "exclude", "only_rules", "disable_rules", "severity", "fail_on", "structure", "ignore_entries",
+    #            "inline_allow", "rules", "verify_refused", "rule_shadowed", "hash_key_env_refused"
+    detail: str  # one short sentence (tree-written text in it is escaped)
+    source: str  # the settings file (or rule file) it came from
+    count: int | None = None  # files excluded, findings hidden, ...
+    items: tuple[str, ...] = ()  # patterns, rule ids
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TreeSettings:
+    """Settings that came from the scanned tree (attacker-writable content), and what they weakened."""
+
+    files: tuple[str, ...] = ()  # settings files of the tree that applied
+    weakenings: tuple[Weakening, ...] = ()
+    disregarded: tuple[str, ...] = ()  # --no-repo-config: tree settings files present but not read
+    default_hash_key: bool = False  # fingerprints use the public default key (tree ignore entries are forgeable)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ScanStats:
     """Counters for the summary line."""
 
@@ -295,3 +317,4 @@ class Report:
     hash_key_id: str = "default"
     finished_at: datetime | None = None
     inventory: tuple[InventoryItem, ...] = ()  # correlated view: one item per secret (see correlate.py)
+    tree_settings: TreeSettings | None = None  # what the scanned tree's own settings changed (see trust.py)

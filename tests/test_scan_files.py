@@ -26,7 +26,7 @@ def test_finds_key_with_exact_location_and_json_shape(tmp_path):
     record_file(out)
     assert r.rc == 1, r.err
     doc = json.loads(out.read_text())
-    assert doc["schema_version"] == "1.1"
+    assert doc["schema_version"] == "1.2"
     [f] = doc["findings"]
     assert f["rule_id"] == "openai.project-key"
     assert f["location"] == {**f["location"], "path": "src/app.py", "line": 3, "column": 26, "commit": None}

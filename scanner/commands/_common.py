@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from scanner import config as config_mod
 from scanner import formats
 from scanner import policy as policy_mod
 from scanner.config import ScanConfig
@@ -19,6 +18,7 @@ from scanner.errors import EXIT_FINDINGS, EXIT_NOTHING_SCANNED, EXIT_OK, UsageEr
 from scanner.formats.base import FormatOptions
 from scanner.model import Report, Severity
 from scanner.policy import Policy
+from scanner.trust import EXCLUDED_EVERYTHING
 
 if TYPE_CHECKING:
     from scanner.verify import VerifyOptions
@@ -73,10 +73,18 @@ def rule_options(fn: F) -> F:
             click.option("--no-structure", is_flag=True, help="Text matching only; do not parse configuration files."),
             click.option("--engine", type=click.Choice(["auto", "hyperscan", "re2"]), default=None,
                          help="Matching engine [default: hyperscan where installed, else re2]."),
+            no_repo_config_option,
         ]
     ):
         fn = opt(fn)
     return fn
+
+
+# not passed to the command: load_config() reads it from the click context
+no_repo_config_option = click.option(
+    "--no-repo-config", is_flag=True, expose_value=False, callback=_remember,
+    help="Read no settings from the scanned tree (.credsweep.toml, [tool.credsweep], its ignore file, rule "
+         "folders it names) and let no credsweep:allow marker hide a finding. For central scans and forks' PRs.")
 
 
 def verify_options(fn: F) -> F:
@@ -92,6 +100,9 @@ def verify_options(fn: F) -> F:
                          help="Your own host for rules that need one (databricks=adb-1.azuredatabricks.net, "
                               "vault=vault.example.com:8200); never taken from scanned content. Repeatable."),
             click.option("--only-live", is_flag=True, help="Report only findings verified live (needs --verify)."),
+            click.option("--verify-custom-rules", is_flag=True, expose_value=False, callback=_remember,
+                         help="Let rules from --rules use their verify blocks (default: only credsweep's own "
+                              "rules send keys; rules named by the scanned tree never do)."),
         ]
     ):
         fn = opt(fn)
@@ -107,20 +118,13 @@ def verify_settings(verify: bool, verify_timeout: float | None, verify_hosts: tu
 
 
 def load_config(config_file: Path | None, target: Path | None, **overrides: Any) -> ScanConfig:
-    """Settings from file, then command-line overrides."""
-    cfg = config_mod.load(config_file, target)
-    rule_dirs = overrides.pop("rule_dirs", ()) or ()
-    exclude = overrides.pop("exclude", ()) or ()
-    no_structure = overrides.pop("no_structure", False)
-    fail_on = overrides.pop("fail_on", None)
-    cfg = cfg.with_overrides(
-        rule_dirs=cfg.rule_dirs + tuple(rule_dirs) if rule_dirs else None,
-        exclude=cfg.exclude + tuple(exclude) if exclude else None,
-        structure=False if no_structure else None,
-        fail_on=Severity.parse(fail_on) if fail_on else None,
-        **overrides,
-    )
-    return cfg
+    """Settings from file, then command-line overrides, across the trust boundary (scanner/trust.py)."""
+    from scanner import trust
+
+    ctx = click.get_current_context(silent=True)
+    meta = ctx.meta if ctx else {}
+    return trust.load_settings(config_file, target, no_repo_config=bool(meta.get("credsweep.no_repo_config")),
+                               verify_custom_rules=bool(meta.get("credsweep.verify_custom_rules")), **overrides)
 
 
 def resolve_now(as_of: datetime | None) -> datetime:
@@ -136,8 +140,10 @@ def load_policy(policy_file: Path | None, cfg: ScanConfig) -> Policy:
 
 
 def exit_code(report: Report, fail_on: Severity, nothing_scanned: bool = False) -> int:
-    """0 clean, 1 something new at or above fail_on, 4 nothing could be scanned."""
-    if nothing_scanned:
+    """0 clean, 1 something new at or above fail_on, 4 nothing could be scanned (or settings excluded it all)."""
+    if nothing_scanned or EXCLUDED_EVERYTHING in report.notes:
+        if not nothing_scanned:
+            click.echo(f"credsweep: error: {EXCLUDED_EVERYTHING}", err=True)
         return EXIT_NOTHING_SCANNED
     if any(f.status == "new" and f.severity >= fail_on for f in report.findings):
         return EXIT_FINDINGS

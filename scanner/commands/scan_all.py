@@ -26,7 +26,14 @@ from typing import Any
 import click
 
 from scanner import policy as policy_mod
-from scanner.commands._common import emit, exit_code, load_config, output_options, resolve_now
+from scanner.commands._common import (
+    emit,
+    exit_code,
+    load_config,
+    no_repo_config_option,
+    output_options,
+    resolve_now,
+)
 from scanner.engine import Engine, nothing_scanned
 from scanner.errors import ConfigError, CredsweepError
 from scanner.model import Skip
@@ -244,6 +251,7 @@ def _debug() -> bool:
               help="YAML file naming the sources (repos, paths, vault, aws) and the policy.")
 @click.option("--rules", "rule_dirs", multiple=True, type=click.Path(exists=True, path_type=Path),
               help="Extra rule file or directory (repeatable).")
+@no_repo_config_option
 @output_options
 def command(config_file: Path, rule_dirs: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | None,
             quiet: bool, color: bool | None, policy: Path | None, as_of: datetime | None) -> int:

@@ -61,5 +61,6 @@ def render(report: Report, options: FormatOptions) -> str:
         "severities": sorted(Severity, reverse=True),
         "source_labels": review_mod.SOURCE_LABELS,
         "pct": _pct,
+        "tree": report.tree_settings,
     }
     return env.get_template("report.html.j2").render(**context)

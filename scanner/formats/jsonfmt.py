@@ -27,11 +27,13 @@ from scanner.model import (
     ScanStats,
     Severity,
     Skip,
+    TreeSettings,
     Verification,
     Violation,
+    Weakening,
 )
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 
 def _plain(value: Any) -> Any:
@@ -96,6 +98,7 @@ def report_dict(report: Report) -> dict[str, Any]:
             "started_at": report.started_at.isoformat(),
             "finished_at": report.finished_at.isoformat() if report.finished_at else None,
             "hash": {"algorithm": "hmac-sha256", "key_id": report.hash_key_id},
+            **({"tree_settings": _plain(report.tree_settings)} if report.tree_settings is not None else {}),
         },
         "summary": {
             "findings": len(report.findings),
@@ -258,4 +261,16 @@ def load_report(doc: Mapping[str, Any]) -> Report:
         notes=tuple(doc.get("notes") or ()),
         hash_key_id=((scan.get("hash") or {}).get("key_id")) or "default",
         inventory=tuple(_load_inventory(i) for i in doc.get("inventory") or ()),
+        tree_settings=_load_tree(scan.get("tree_settings")),
     )
+
+
+def _load_tree(d: Any) -> TreeSettings | None:
+    if not isinstance(d, Mapping):
+        return None
+    weak = tuple(Weakening(kind=str(w.get("kind", "")), detail=str(w.get("detail", "")), source=str(w.get("source", "")),
+                           count=w.get("count"), items=tuple(map(str, w.get("items") or ())))
+                 for w in d.get("weakenings") or () if isinstance(w, Mapping))
+    return TreeSettings(files=tuple(map(str, d.get("files") or ())), weakenings=weak,
+                        disregarded=tuple(map(str, d.get("disregarded") or ())),
+                        default_hash_key=bool(d.get("default_hash_key")))

@@ -394,6 +394,19 @@ def _run_dict(run: _Run, report: Report, limit: int) -> tuple[dict[str, Any], in
     }
     if report.finished_at is not None:
         invocation["endTimeUtc"] = _utc(report.finished_at)
+    tree = report.tree_settings
+    if tree is not None:  # settings from the scanned tree: every weakening, with the file it came from
+        invocation["toolConfigurationNotifications"] = [
+            _notification(f"credsweep/tree-settings/{w.kind}", "warning",
+                          f"Settings from the scanned tree ({w.source}): {w.detail}.")
+            for w in tree.weakenings
+        ] + [_notification("credsweep/tree-settings/not-read", "note",
+                           f"Settings from the scanned tree not read (--no-repo-config): {f}.")
+             for f in tree.disregarded]
+        invocation["properties"] = {"treeSettings": {
+            "files": list(tree.files), "disregarded": list(tree.disregarded), "defaultHashKey": tree.default_hash_key,
+            "weakenings": [{"kind": w.kind, "source": w.source, "detail": w.detail, "count": w.count,
+                            "items": list(w.items)} for w in tree.weakenings]}}
     d: dict[str, Any] = {
         "tool": {"driver": {
             "name": "credsweep",

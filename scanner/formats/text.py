@@ -122,6 +122,15 @@ def _inventory(report: Report, options: FormatOptions) -> list[str]:
     return out
 
 
+def _tree_line(report: Report) -> str | None:
+    """One line: the scanned tree's settings files and what they changed (see scanner/trust.py)."""
+    if report.tree_settings is None:
+        return None
+    from scanner.trust import summary_line
+
+    return summary_line(report.tree_settings)
+
+
 def render(report: Report, options: FormatOptions) -> str:
     """The terminal report; ``scan all`` shows the correlated inventory instead of the finding list."""
     new = [f for f in report.findings if f.status == "new"]
@@ -139,7 +148,10 @@ def render(report: Report, options: FormatOptions) -> str:
                        f"{v.subject}: {v.message}")
         out.append("")
     suppressed = Counter(f.status for f in report.findings if f.status != "new")
+    tree_line = _tree_line(report)
     if options.hook:
+        if tree_line and (new or any(w.kind != "inline_allow" for w in report.tree_settings.weakenings)):  # type: ignore[union-attr]
+            out.append(tree_line)
         if new:
             out.append("credsweep blocked this commit: it adds the credential(s) above.")
             out.append("Remove the value (read it from the environment or a secret store) and rotate it if it was real.")
@@ -162,6 +174,8 @@ def render(report: Report, options: FormatOptions) -> str:
     mb = st.bytes_scanned / 1e6
     summary += f". Scanned {', '.join(scanned) or 'nothing'} ({mb:.1f} MB) in {st.seconds:.2f} s."
     out.append(summary)
+    if tree_line:
+        out.append(tree_line)
     if report.skipped:
         reasons = Counter(s.reason for s in report.skipped)
         out.append("Not scanned: " + ", ".join(f"{n} {r}" for r, n in sorted(reasons.items()))
