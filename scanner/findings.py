@@ -98,7 +98,7 @@ def group(
         seen: dict[tuple[object, ...], Location] = {}
         allowed_all = sup.honour_inline and all(d.allowed for d in ds)
         for d in ds:
-            if d.allowed and not allowed_all:
+            if d.allowed and not allowed_all and sup.honour_inline:
                 continue
             seen.setdefault(_loc_key(d.match.location), d.match.location)
         locations = tuple(seen.values())
