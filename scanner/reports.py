@@ -11,7 +11,17 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from scanner.model import Credential, Finding, Location, Report, ScanStats, Severity, Skip, Violation
+from scanner.model import (
+    Credential,
+    Finding,
+    Location,
+    Report,
+    ScanStats,
+    Severity,
+    Skip,
+    TreeSettings,
+    Violation,
+)
 
 if TYPE_CHECKING:
     from scanner.policy import Policy
@@ -93,7 +103,18 @@ def merge(reports: Sequence[Report], policy: Policy | None = None) -> Report:
         ),
         notes=tuple(dict.fromkeys(notes)),
         hash_key_id=key_ids[0] if len(key_ids) == 1 else "mixed",
+        tree_settings=_merged_tree([r.tree_settings for r in reports if r.tree_settings is not None]),
     )
+
+
+def _merged_tree(trees: list[TreeSettings]) -> TreeSettings | None:
+    """Every scanned tree's settings and weakenings, so a merged report hides none of them."""
+    if not trees:
+        return None
+    return TreeSettings(files=tuple(dict.fromkeys(f for t in trees for f in t.files)),
+                        weakenings=tuple(dict.fromkeys(w for t in trees for w in t.weakenings)),
+                        disregarded=tuple(dict.fromkeys(f for t in trees for f in t.disregarded)),
+                        default_hash_key=any(t.default_hash_key for t in trees))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

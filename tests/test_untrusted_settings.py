@@ -327,3 +327,18 @@ def test_no_repo_config_ignores_every_tree_setting(tmp_path, https_server):
     assert r.rc == 1, r.err
     notes = _tree_notifications(_sarif(text))
     assert any("not read (--no-repo-config)" in n for n in notes)
+
+
+def test_merged_report_keeps_every_trees_settings(tmp_path):
+    a, _ = _weak_repo(tmp_path / "a", {".credsweep.toml": 'exclude = ["*.env"]\n'})
+    b, _ = _weak_repo(tmp_path / "b", {".credsweep.toml": "structure = false\n"})
+    for repo, rc in ((a, 0), (b, 1)):
+        r, _ = _scan(repo.path, "json", tmp_path)
+        assert r.rc == rc, r.err
+    outs = sorted(tmp_path.glob("out-*.json"))
+    assert len(outs) == 2
+    r = cli("report", *outs, "--format", "markdown")
+    assert r.rc == 0, r.err
+    assert "## Settings from the scanned tree" in r.out
+    assert str(a.path / ".credsweep.toml") in r.out and str(b.path / ".credsweep.toml") in r.out
+    assert "excludes 1 file(s) matching \\*.env" in r.out or "excludes 1 file(s) matching *.env" in r.out
