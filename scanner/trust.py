@@ -179,6 +179,7 @@ def admit_rules(config: ScanConfig) -> tuple[RuleSet, tuple[Weakening, ...], tup
         except ruleset.RuleError as exc:
             raise ConfigError(f"{origin}: rules: {exc}") from None
         known = {r.id for r in rs}
+        spaces = {r.id.split(".", 1)[0] for r in rs}  # a same-namespace rule could take over findings (drop_shadowed)
         kept = []
         for r in extra:
             where = clean(f"{origin} -> {r.origin}")
@@ -186,6 +187,11 @@ def admit_rules(config: ScanConfig) -> tuple[RuleSet, tuple[Weakening, ...], tup
                 weak.append(Weakening(kind="rule_shadowed", source=where, items=(r.id,),
                                       detail=f"rule {r.id} in {clean(r.origin)} reuses the id of a credsweep or "
                                              "operator rule: refused, that rule is used"))
+                continue
+            if r.id.split(".", 1)[0] in spaces:
+                weak.append(Weakening(kind="rule_shadowed", source=where, items=(r.id,),
+                                      detail=f"rule {r.id} in {clean(r.origin)} uses the namespace of credsweep's "
+                                             "or the operator's rules: refused"))
                 continue
             if r.verify is not None:
                 weak.append(Weakening(kind="verify_refused", source=where, items=(r.id,),

@@ -342,3 +342,18 @@ def test_merged_report_keeps_every_trees_settings(tmp_path):
     assert "## Settings from the scanned tree" in r.out
     assert str(a.path / ".credsweep.toml") in r.out and str(b.path / ".credsweep.toml") in r.out
     assert "excludes 1 file(s) matching \\*.env" in r.out or "excludes 1 file(s) matching *.env" in r.out
+
+
+def test_tree_rule_in_a_builtin_namespace_cannot_take_over_findings(tmp_path):
+    repo, _ = _weak_repo(tmp_path, {
+        ".credsweep.toml": 'rules = ["ci"]\n',
+        "ci/takeover.yaml": _rule("openai.takeover", OPENAI_PATTERN, "sk-proj-", "/x").replace(
+            "severity: high", "severity: info\n    confidence: high"),
+    })
+    r, text = _scan(repo.path, "json", tmp_path)
+    assert r.rc == 1, r.err
+    doc = json.loads(text)
+    assert "openai.takeover" not in {f["rule_id"] for f in doc["findings"]}
+    assert "openai.project-key" in {f["rule_id"] for f in doc["findings"]}
+    [w] = [w for w in doc["scan"]["tree_settings"]["weakenings"] if w["kind"] == "rule_shadowed"]
+    assert w["items"] == ["openai.takeover"] and "namespace" in w["detail"] and "takeover.yaml" in w["source"]

@@ -398,7 +398,8 @@ def _run_dict(run: _Run, report: Report, limit: int) -> tuple[dict[str, Any], in
     if tree is not None:  # settings from the scanned tree: every weakening, with the file it came from
         invocation["toolConfigurationNotifications"] = [
             _notification(f"credsweep/tree-settings/{w.kind}", "warning",
-                          f"Settings from the scanned tree ({w.source}): {w.detail}.")
+                          f"Settings from the scanned tree ({w.source}): {w.detail}"
+                          + ("" if w.detail.endswith(".") else "."))
             for w in tree.weakenings
         ] + [_notification("credsweep/tree-settings/not-read", "note",
                            f"Settings from the scanned tree not read (--no-repo-config): {f}.")
