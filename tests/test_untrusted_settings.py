@@ -357,3 +357,26 @@ def test_tree_rule_in_a_builtin_namespace_cannot_take_over_findings(tmp_path):
     assert "openai.project-key" in {f["rule_id"] for f in doc["findings"]}
     [w] = [w for w in doc["scan"]["tree_settings"]["weakenings"] if w["kind"] == "rule_shadowed"]
     assert w["items"] == ["openai.takeover"] and "namespace" in w["detail"] and "takeover.yaml" in w["source"]
+
+
+def test_hook_and_scan_all_take_no_repo_config(tmp_path):
+    repo, _ = _weak_repo(tmp_path, {".credsweep.toml": 'exclude = ["*.env"]\n'})
+    repo.write("app.env", f"OPENAI_API_KEY={fake_key('openai.project-key')}\n")
+    repo.git("add", "app.env")
+    r = cli("hook", "app.env", cwd=repo.path)
+    assert r.rc == 0, r.err
+    assert "Settings from the scanned tree" in r.out and "excludes" in r.out
+    r = cli("hook", "app.env", "--no-repo-config", cwd=repo.path)
+    assert r.rc == 1, r.err
+
+    marked = Repo(tmp_path / "marked")
+    marked.write("fixture.py", f'KEY = "{fake_key("anthropic.api-key")}"  # credsweep:allow\n')
+    marked.commit("fixture", when=1)
+    ops = tmp_path / "ops"
+    ops.mkdir()
+    (ops / "all.yaml").write_text(f"sources:\n  repos: [{marked.path}]\n", encoding="utf-8")
+    r = cli("scan", "all", "--config", ops / "all.yaml")
+    assert r.rc == 0, r.err
+    assert "hides 1 finding(s) by inline credsweep:allow markers" in r.out
+    r = cli("scan", "all", "--config", ops / "all.yaml", "--no-repo-config")
+    assert r.rc == 1, r.err
