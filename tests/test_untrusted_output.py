@@ -18,12 +18,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import aws_server
 import pytest
 from conftest import CREDSWEEP, cli, fake_key, record_file, record_output
 from vault_server import bao  # noqa: F401 - fixture
 
 from scanner.redact import looks_like_secret, redact, redact_key
 from scanner.safetext import display, md_code, md_text
+
+aws, moto_server = aws_server.aws, aws_server.moto_server  # fixtures
 
 # Escape sequences an attacker would use: OSC 8 hyperlink, screen clear, window title, carriage return, BEL.
 OSC8 = "\x1b]8;;https://evil.example\x1b\\link\x1b]8;;\x1b\\"
@@ -381,6 +384,21 @@ def test_secret_as_vault_path_segment_or_field_name_never_in_clear(bao, tmp_path
             ids = {cred["id"] for cred in json.loads(text)["credentials"]}
             assert f"vault-kv:secret/leak/{redact(in_path)}#api_key" in ids
             assert f"vault-kv:secret/leak/fields#{redact(as_field)}" in ids
+
+
+@pytest.mark.slow
+def test_secret_as_json_key_in_an_aws_secret_never_in_clear(aws):  # noqa: F811
+    """A real moto server: a Secrets Manager value whose JSON uses one key as the name of another."""
+    from aws_server import REGION
+
+    outer, inner = fake_key("openai.project-key"), fake_key("anthropic.api-key")
+    aws.client("secretsmanager").create_secret(Name="prod/llm/users",
+                                                SecretString=json.dumps({"users": {outer: {"api_key": inner}}}))
+    r = cli("scan", "aws", "--format", "json", "--region", REGION, "--read-values", env=aws.env())
+    assert r.rc == 1, r.err
+    assert outer not in r.out and inner not in r.out and outer not in r.err
+    paths = {v for cred in json.loads(r.out)["credentials"] for k, v in cred["attributes"] if k == "key_path"}
+    assert f"users.{redact(outer)}.api_key" in paths, paths
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -29,8 +29,8 @@ def render(report: Report, options: FormatOptions) -> str:
     out = [
         "# Credential review",
         "",
-        f"Scanned {when} ({report.scan_kind}): {', '.join(_code(t, table=False) for t in report.targets) or '-'}. "
-        f"credsweep {report.tool_version}, hash key `{report.hash_key_id}`.",
+        f"Scanned {when} ({_cell(report.scan_kind)}): {', '.join(_code(t, table=False) for t in report.targets) or '-'}. "
+        f"credsweep {_cell(report.tool_version)}, hash key {_code(report.hash_key_id, table=False)}.",
         "",
         "| Open findings | Stored credentials | Violations | Model keys | Held in a secret store | Rotated within policy |",
         "|---:|---:|---:|---:|---:|---:|",
