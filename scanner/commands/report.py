@@ -17,6 +17,7 @@ from scanner.formats.base import FormatOptions
 from scanner.formats.jsonfmt import load_report
 from scanner.model import Report
 from scanner.reports import merge
+from scanner.safetext import display
 
 
 def read_result(path: Path) -> Report:
@@ -71,5 +72,5 @@ def command(results: tuple[Path, ...], fmt: str, output: Path | None, compare_pa
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
-    click.echo(f"credsweep: wrote {fmt} report of {len(results)} result(s) to {output}", err=True)
+    click.echo(display(f"credsweep: wrote {fmt} report of {len(results)} result(s) to {output}"), err=True)
     return 0
