@@ -15,6 +15,7 @@ import click
 
 from scanner import __version__
 from scanner.errors import EXIT_CONFIG, CredsweepError
+from scanner.safetext import display, display_lines
 
 
 class LazyGroup(click.Group):
@@ -80,6 +81,15 @@ def cli() -> None:
 cli.add_command(scan)
 
 
+def _show(exc: click.ClickException) -> None:
+    """Click's usage error, with any path or value it quotes escaped (``safetext``): one escaped line each."""
+    import io
+
+    buf = io.StringIO()
+    exc.show(file=buf)
+    click.echo(display_lines(buf.getvalue().rstrip("\n")), err=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI; turn our errors into one line and an exit code, never a traceback."""
     try:
@@ -88,10 +98,10 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("credsweep: aborted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
-        exc.show()
+        _show(exc)
         sys.exit(exc.exit_code)
     except CredsweepError as exc:
-        click.echo(f"credsweep: error: {exc}", err=True)
+        click.echo(display(f"credsweep: error: {exc}"), err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("credsweep: interrupted", err=True)

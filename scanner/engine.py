@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from scanner import __version__, trust
 from scanner import policy as policy_mod
 from scanner.config import IGNORE_FILE, ScanConfig
-from scanner.findings import Suppression, group
+from scanner.findings import Suppression, group, scrub_keys
 from scanner.matcher import Matcher
 from scanner.model import (
     Credential,
@@ -87,7 +87,8 @@ class Engine:
         then severity from the facts and the correlated inventory (the policy defaults to the configured one)."""
         results = list(results)
         now = now or datetime.now(UTC)
-        detected = [d for r in results for d in r.detected]
+        detected, references = scrub_keys([d for r in results for d in r.detected],
+                                          [ref for r in results for ref in r.references])
         git = {k: v for r in results for k, v in r.git.items()}
         findings, unused = group(detected, self.rules.by_id(), self.hasher, suppression=suppression,
                                  severity_overrides=self.config.severity_overrides, git=git)
@@ -138,7 +139,7 @@ class Engine:
             targets=tuple(targets),
             findings=findings,
             skipped=tuple(skipped),
-            references=tuple(ref for r in results for ref in r.references),
+            references=tuple(references),
             credentials=tuple(creds),
             violations=tuple(violations),
             unused_ignores=unused,

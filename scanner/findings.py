@@ -7,8 +7,8 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from scanner.detector import Detected
-from scanner.model import Finding, GitProvenance, Location, Severity
-from scanner.redact import SecretHasher, redact
+from scanner.model import Finding, GitProvenance, Location, Reference, Severity
+from scanner.redact import SecretHasher, redact, redact_key
 from scanner.ruleset import Rule
 from scanner.suppress import IgnoreEntry
 
@@ -31,6 +31,41 @@ def _loc_key(loc: Location) -> tuple[object, ...]:
 def _place(d: Detected) -> tuple[object, ...]:
     loc = d.match.location
     return (loc.root, loc.path, loc.line, loc.commit)
+
+
+def scrub_keys(detected: Iterable[Detected], references: Iterable[Reference] = ()
+               ) -> tuple[list[Detected], list[Reference]]:
+    """Key paths, context keys and reference names with any secret in them redacted.
+
+    A secret used as a mapping key (``users: {<key>: {api_key: ...}}``) is in the key path of its sibling's
+    finding. Every secret found in a file (by any rule, allowed or not) is redacted wherever it occurs in a key
+    path of that file, and so is any segment that looks like a secret (``redact.looks_like_secret``)."""
+    detected, references = list(detected), list(references)
+    by_file: dict[tuple[object, ...], set[str]] = {}
+    for d in detected:
+        loc = d.match.location
+        by_file.setdefault((loc.source, loc.root, loc.path), set()).add(d.match.secret.value)
+
+    def loc_of(loc: Location) -> Location:
+        if not loc.key_path:
+            return loc
+        shown = redact_key(loc.key_path, by_file.get((loc.source, loc.root, loc.path), ()))
+        return loc if shown == loc.key_path else replace(loc, key_path=shown)
+
+    out = []
+    for d in detected:
+        m = d.match
+        loc = loc_of(m.location)
+        key = redact_key(m.context_key, by_file.get((loc.source, loc.root, loc.path), ())) if m.context_key else None
+        if loc is not m.location or key != m.context_key:
+            d = replace(d, match=replace(m, location=loc, context_key=key))
+        out.append(d)
+    refs = []
+    for r in references:
+        loc = loc_of(r.location)
+        name = redact_key(r.name, by_file.get((loc.source, loc.root, loc.path), ()))
+        refs.append(r if loc is r.location and name == r.name else replace(r, location=loc, name=name))
+    return out, refs
 
 
 def drop_shadowed(detected: list[Detected], rules: Mapping[str, Rule]) -> list[Detected]:

@@ -18,6 +18,7 @@ from scanner.errors import EXIT_FINDINGS, EXIT_NOTHING_SCANNED, EXIT_OK, UsageEr
 from scanner.formats.base import FormatOptions
 from scanner.model import Report, Severity
 from scanner.policy import Policy
+from scanner.safetext import display
 from scanner.trust import EXCLUDED_EVERYTHING
 
 if TYPE_CHECKING:
@@ -46,6 +47,9 @@ def output_options(fn: F) -> F:
             # not passed to the command: emit() reads it from the click context
             click.option("--sarif-include-cloud", is_flag=True, expose_value=False, callback=_remember,
                          help="SARIF: also include Vault and AWS results, with logical locations."),
+            click.option("--sarif-absolute-root", is_flag=True, expose_value=False, callback=_remember,
+                         help="SARIF: write the scanned root's absolute file:// URI in originalUriBaseIds "
+                              "(off: the log carries only paths relative to the root)."),
         ]
     ):
         fn = opt(fn)
@@ -157,9 +161,11 @@ def emit(report: Report, fmt: str, output: Path | None, *, quiet: bool = False, 
     """Render the report and write it to the output file or standard output."""
     ctx = click.get_current_context(silent=True)
     include_cloud = include_cloud or bool(ctx and ctx.meta.get("credsweep.sarif_include_cloud"))
+    absolute_root = bool(ctx and ctx.meta.get("credsweep.sarif_absolute_root"))
     to_terminal = output is None and sys.stdout.isatty()
     use_color = color if color is not None else (to_terminal and fmt == "text" and not os.environ.get("NO_COLOR"))
-    opts = FormatOptions(color=bool(use_color), quiet=quiet, hook=hook, include_cloud=include_cloud, compare=compare)
+    opts = FormatOptions(color=bool(use_color), quiet=quiet, hook=hook, include_cloud=include_cloud, compare=compare,
+                         absolute_root=absolute_root)
     try:
         text = formats.get(fmt)(report, opts)
     except KeyError:
@@ -173,4 +179,4 @@ def emit(report: Report, fmt: str, output: Path | None, *, quiet: bool = False, 
     except OSError as exc:
         raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
     if fmt != "text" and not quiet:
-        click.echo(f"credsweep: wrote {fmt} result to {output}", err=True)
+        click.echo(display(f"credsweep: wrote {fmt} result to {output}"), err=True)

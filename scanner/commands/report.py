@@ -17,6 +17,7 @@ from scanner.formats.base import FormatOptions
 from scanner.formats.jsonfmt import load_report
 from scanner.model import Report
 from scanner.reports import merge
+from scanner.safetext import display
 
 
 def read_result(path: Path) -> Report:
@@ -47,8 +48,10 @@ def read_result(path: Path) -> Report:
               help="A previous review's JSON result (repeatable: the latest is compared, all make the trend).")
 @click.option("--sarif-include-cloud", is_flag=True,
               help="SARIF: also include Vault and AWS results, with logical locations.")
+@click.option("--sarif-absolute-root", is_flag=True,
+              help="SARIF: write the scanned root's absolute file:// URI in originalUriBaseIds.")
 def command(results: tuple[Path, ...], fmt: str, output: Path | None, compare_paths: tuple[Path, ...],
-            sarif_include_cloud: bool) -> int:
+            sarif_include_cloud: bool, sarif_absolute_root: bool) -> int:
     """Merge JSON results into one report; compare it with a previous review."""
     report = merge([read_result(p) for p in results])
     history = tuple(sorted((read_result(p) for p in compare_paths), key=lambda r: r.started_at))
@@ -58,7 +61,8 @@ def command(results: tuple[Path, ...], fmt: str, output: Path | None, compare_pa
     if previous is not None and previous.hash_key_id != report.hash_key_id:
         click.echo("credsweep: warning: the previous result used another hash key; findings will not match",
                    err=True)
-    opts = FormatOptions(include_cloud=sarif_include_cloud, compare=previous, history=history)
+    opts = FormatOptions(include_cloud=sarif_include_cloud, compare=previous, history=history,
+                         absolute_root=sarif_absolute_root)
     text = formats.get(fmt)(report, opts)
     if output is None:
         click.echo(text, nl=False)
@@ -68,5 +72,5 @@ def command(results: tuple[Path, ...], fmt: str, output: Path | None, compare_pa
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
-    click.echo(f"credsweep: wrote {fmt} report of {len(results)} result(s) to {output}", err=True)
+    click.echo(display(f"credsweep: wrote {fmt} report of {len(results)} result(s) to {output}"), err=True)
     return 0

@@ -9,6 +9,7 @@ import click
 
 from scanner import ruleset
 from scanner.errors import EXIT_CONFIG, EXIT_OK, RuleError
+from scanner.safetext import display
 
 
 @click.group("rules")
@@ -34,7 +35,7 @@ def list_rules(fmt: str, rule_dirs: tuple[Path, ...], category: str | None) -> i
         return EXIT_OK
     width = max((len(r.id) for r in items), default=10)
     for r in items:
-        click.echo(f"{r.id:{width}}  {r.provider:18.18}  {r.category:16}  {r.kind:22.22}  {r.severity.label}")
+        click.echo(display(f"{r.id:{width}}  {r.provider:18.18}  {r.category:16}  {r.kind:22.22}  {r.severity.label}"))
     click.echo(f"{len(items)} rule(s)")
     return EXIT_OK
 
@@ -48,15 +49,15 @@ def check(path: Path) -> int:
     try:
         rs = ruleset.load_dir(path)
     except RuleError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(display(f"error: {exc}"), err=True)
         return EXIT_CONFIG
     builtin = {r.id for r in ruleset.load_builtin()}
     problems = ruleset_problems(rs)
     for r in rs:
         if r.id in builtin:
-            click.echo(f"{r.id}: note: replaces the built-in rule with the same id")
+            click.echo(display(f"{r.id}: note: replaces the built-in rule with the same id"))
     for p in problems:
-        click.echo(str(p))
+        click.echo(display(str(p)))
     errors = [p for p in problems if not p.warning]
     click.echo(f"{len(rs)} rule(s) checked, {len(errors)} error(s)")
     return EXIT_CONFIG if errors else EXIT_OK

@@ -38,6 +38,7 @@ from scanner.engine import Engine, nothing_scanned
 from scanner.errors import ConfigError, CredsweepError
 from scanner.model import Skip
 from scanner.policy import Policy
+from scanner.safetext import display
 from scanner.sources.base import CredentialResult, SourceResult
 
 _TOP = frozenset({"sources", "policy", "exclude", "hash_key_env"})
@@ -294,5 +295,5 @@ def command(config_file: Path, rule_dirs: tuple[Path, ...], fmt: str, output: Pa
         click.echo("credsweep: error: nothing could be scanned (see the skipped list)", err=True)
     for s in report.skipped:
         if s.reason == "failed":
-            click.echo(f"credsweep: warning: {s.source} {s.target}: {s.detail}", err=True)
+            click.echo(display(f"credsweep: warning: {s.source} {s.target}: {s.detail}"), err=True)
     return exit_code(report, cfg.fail_on, empty)

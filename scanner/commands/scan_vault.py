@@ -9,6 +9,7 @@ import click
 
 from scanner.commands._common import emit, exit_code, load_config, load_policy, output_options, resolve_now
 from scanner.engine import Engine, nothing_scanned
+from scanner.safetext import display
 
 
 @click.command("vault")
@@ -81,5 +82,5 @@ def command(addr: str | None, token_file: Path | None, role_id: str | None, secr
     empty = nothing_scanned([result])
     if empty:
         why = next((s.detail for s in result.skipped), "every request failed")
-        click.echo(f"credsweep: error: vault: nothing could be scanned: {why}", err=True)
+        click.echo(display(f"credsweep: error: vault: nothing could be scanned: {why}"), err=True)
     return exit_code(report, cfg.fail_on, empty)

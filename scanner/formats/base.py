@@ -19,6 +19,7 @@ class FormatOptions:
     compare: Report | None = None  # previous review, for trends
     verbose: bool = False
     history: tuple[Report, ...] = ()  # earlier reviews, for the trend chart (oldest first)
+    absolute_root: bool = False  # SARIF: the file:// URI of the scanned root in originalUriBaseIds
 
 
 Renderer = Callable[[Report, FormatOptions], str]

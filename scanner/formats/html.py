@@ -2,7 +2,9 @@
 
 Rendered from ``templates/report.html.j2`` with autoescaping. CSS, JavaScript and SVG are inline, and a
 Content-Security-Policy meta tag allows exactly that inline style and script (by SHA-256 hash) and nothing else:
-no network requests, no inline event handlers, works offline and under a strict CSP.
+no network requests, no inline event handlers, works offline and under a strict CSP. Content never becomes markup:
+every expression is escaped (control and bidi characters by ``safetext.display``, then HTML by autoescape), no
+content-derived value is marked safe, and no content goes into an ``href``, ``src`` or ``style``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from scanner.formats import review as review_mod
 from scanner.formats.base import FormatOptions
 from scanner.model import Report, Severity
+from scanner.safetext import display
 
 
 def csp_hash(text: str) -> str:
@@ -36,6 +39,16 @@ def _pct(share: float | None) -> str:
     return "–" if share is None else f"{round(100 * share)}%"
 
 
+def _shown(value: Any) -> Any:
+    """Every ``{{ expression }}`` of the templates: content strings with control, bidi and invisible characters
+    as visible escapes (``safetext.display``), before autoescaping. Our own markup (Markup) is left alone."""
+    from markupsafe import Markup
+
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return display(value)
+    return value
+
+
 def render(report: Report, options: FormatOptions) -> str:
     """The HTML review."""
     import jinja2
@@ -46,6 +59,7 @@ def render(report: Report, options: FormatOptions) -> str:
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
+        finalize=_shown,
     )
     css, js = _asset("report.css"), _asset("report.js")
     rev = review_mod.build(report, options.compare, options.history)

@@ -124,7 +124,9 @@ def report_dict(report: Report) -> dict[str, Any]:
 
 def render(report: Report, options: FormatOptions) -> str:
     """JSON text, stable key order, one trailing newline."""
-    return json.dumps(report_dict(report), indent=2, ensure_ascii=False) + "\n"
+    from scanner.safetext import json_safe  # DEL, C1, bidi and invisible characters as \u escapes
+
+    return json_safe(json.dumps(report_dict(report), indent=2, ensure_ascii=False)) + "\n"
 
 
 # --------------------------------------------------------------------------- loading (the inverse of report_dict)

@@ -7,14 +7,13 @@ from datetime import UTC
 from scanner.formats import review as review_mod
 from scanner.formats.base import FormatOptions
 from scanner.model import Report
+from scanner.safetext import displayable, md_code, md_text
 
 MAX_ROWS = 300
-
-
-def _cell(text: object) -> str:
-    """Table-safe text: no pipes, no newlines, no HTML."""
-    s = str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-    return s.replace("<", "&lt;").replace(">", "&gt;").replace("`", "'")
+# Content (paths, names, messages, rule text) goes through one of these: prose is escaped so that it cannot add
+# markup, HTML or links; identifiers (paths, key paths, redacted values) are code spans, shown verbatim.
+_cell = md_text
+_code = md_code
 
 
 def _pct(share: float | None) -> str:
@@ -22,15 +21,16 @@ def _pct(share: float | None) -> str:
 
 
 def render(report: Report, options: FormatOptions) -> str:
-    """The review as Markdown."""
-    rev = review_mod.build(report, options.compare, options.history)
+    """The review as Markdown. Every string is escaped first (``safetext``), then written as text or code."""
+    report = displayable(report)
+    rev = review_mod.build(report, displayable(options.compare), displayable(options.history))
     when = report.started_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     open_findings = sum(1 for f in report.findings if f.status == "new")
     out = [
         "# Credential review",
         "",
-        f"Scanned {when} ({report.scan_kind}): {_cell(', '.join(report.targets) or '-')}. "
-        f"credsweep {report.tool_version}, hash key `{report.hash_key_id}`.",
+        f"Scanned {when} ({_cell(report.scan_kind)}): {', '.join(_code(t, table=False) for t in report.targets) or '-'}. "
+        f"credsweep {_cell(report.tool_version)}, hash key {_code(report.hash_key_id, table=False)}.",
         "",
         "| Open findings | Stored credentials | Violations | Model keys | Held in a secret store | Rotated within policy |",
         "|---:|---:|---:|---:|---:|---:|",
@@ -68,7 +68,7 @@ def render(report: Report, options: FormatOptions) -> str:
             if not items:
                 continue
             out += [f"### {title}", "", "| Severity | Item | Where | Age (days) |", "|---|---|---|---:|"]
-            out += [f"| {i.severity.label} | {_cell(i.title)} | `{_cell(i.where)}` | {i.age_days} |"
+            out += [f"| {i.severity.label} | {_cell(i.title)} | {_code(i.where)} | {i.age_days} |"
                     for i in items[:MAX_ROWS]]
             out.append("")
     if rev.correlated:
@@ -76,10 +76,11 @@ def render(report: Report, options: FormatOptions) -> str:
         for item in rev.correlated[:MAX_ROWS]:
             age = f", {item.age_days} days old" if item.age_days is not None else ""
             out.append(f"- **{item.severity.label}** {_cell(item.provider)} {_cell(item.kind)} "
-                       f"`{_cell(item.redacted or '-')}`{age}: {_cell(item.summary)}")
-            out += [f"  - {loc.source}: `{_cell(loc.where)}`" + (f" @ {loc.commit[:10]}" if loc.commit else "")
-                    + (f" (version {loc.version})" if loc.version else "") for loc in item.locations[:20]]
-            out += [f"  - {v.check_id}: {_cell(v.message)}" for v in item.violations]
+                       f"{_code(item.redacted or '-', table=False)}{age}: {_cell(item.summary)}")
+            out += [f"  - {_cell(loc.source)}: {_code(loc.where, table=False)}"
+                    + (f" @ {_cell(loc.commit[:10])}" if loc.commit else "")
+                    + (f" (version {_cell(loc.version)})" if loc.version else "") for loc in item.locations[:20]]
+            out += [f"  - {_cell(v.check_id)}: {_cell(v.message)}" for v in item.violations]
             out += [f"  {i}. {_cell(step)}" for i, step in enumerate(item.steps, 1)]
         out.append("")
     out += ["## Inventory", "",
@@ -87,10 +88,10 @@ def render(report: Report, options: FormatOptions) -> str:
             "|---|---|---|---|---|---|---:|---|---|---|"]
     for row in rev.rows[:MAX_ROWS]:
         age = "–" if row.age_days is None else str(row.age_days)
-        checks = ", ".join(v.check_id for v in row.violations) or "–"
-        out.append(f"| {row.severity.label} | {_cell(row.provider)} | {_cell(row.kind)} | `{_cell(row.where)}` | "
-                   f"`{_cell(row.redacted or '-')}` | {_cell(row.owner or '–')} | {age} | "
-                   f"{row.last_rotated or '–'} | {_cell(row.status)} | {checks} |")
+        checks = ", ".join(_cell(v.check_id) for v in row.violations) or "–"
+        out.append(f"| {row.severity.label} | {_cell(row.provider)} | {_cell(row.kind)} | {_code(row.where)} | "
+                   f"{_code(row.redacted or '-')} | {_cell(row.owner or '–')} | {age} | "
+                   f"{_cell(row.last_rotated or '–')} | {_cell(row.status)} | {checks} |")
     if len(rev.rows) > MAX_ROWS:
         out.append(f"\n{len(rev.rows) - MAX_ROWS} more rows in the JSON or HTML report.")
     out.append("")
@@ -98,10 +99,10 @@ def render(report: Report, options: FormatOptions) -> str:
     if todo:
         out += ["## Remediation", ""]
         for row in todo[:MAX_ROWS]:
-            out.append(f"- **{row.severity.label}** {_cell(row.kind)} `{_cell(row.redacted or '-')}` at "
-                       f"`{_cell(row.where)}`")
+            out.append(f"- **{row.severity.label}** {_cell(row.kind)} {_code(row.redacted or '-', table=False)} at "
+                       f"{_code(row.where, table=False)}")
             for v in row.violations:
-                out.append(f"  - {v.check_id}: {_cell(v.message)}")
+                out.append(f"  - {_cell(v.check_id)}: {_cell(v.message)}")
             for i, step in enumerate(row.remediation, 1):
                 out.append(f"  {i}. {_cell(step)}")
         out.append("")
@@ -109,10 +110,10 @@ def render(report: Report, options: FormatOptions) -> str:
     if rev.not_covered:
         out.append(f"Not part of this report: {', '.join(rev.not_covered)}.")
     if report.skipped:
-        out.append("Not scanned: " + ", ".join(f"{n} {r}" for r, n in rev.skipped_by_reason) + ".")
+        out.append("Not scanned: " + ", ".join(f"{n} {_cell(r)}" for r, n in rev.skipped_by_reason) + ".")
         out.append("")
         out += ["| Source | Target | Reason | Detail |", "|---|---|---|---|"]
-        out += [f"| {s.source} | `{_cell(s.target)}` | {_cell(s.reason)} | {_cell(s.detail)} |"
+        out += [f"| {_cell(s.source)} | {_code(s.target)} | {_cell(s.reason)} | {_cell(s.detail)} |"
                 for s in report.skipped[:MAX_ROWS]]
     elif not rev.not_covered:
         out.append("Everything in scope was scanned.")

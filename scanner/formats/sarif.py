@@ -11,6 +11,11 @@
   content-based finding fingerprint. ``primaryLocationLineHash`` is left to ``upload-sarif``, which computes it
   with GitHub's own algorithm (a home-made one draws "inconsistent fingerprint" warnings).
 - History-only findings point to the path and line in the introducing commit and carry the commit in properties.
+- The runner's absolute root is not in the log: ``originalUriBaseIds`` defines ``%SRCROOT%`` without a ``uri``
+  (GitHub resolves artifact URIs against the repository), and absolute skip targets under the root are written
+  relative to it. ``FormatOptions.absolute_root`` (``--sarif-absolute-root``) adds the ``file://`` URI of the root.
+- Message texts are escaped with ``safetext.display`` (no control or bidi characters reach a SARIF viewer), and
+  the JSON text writes DEL, C1, bidi and invisible characters as ``\\uXXXX`` escapes.
 - Skips become ``toolExecutionNotifications``. Past GitHub's limits (25,000 results per run, 10 MB gzipped) the
   lowest-severity results are left out, and a notification says how many.
 """
@@ -25,6 +30,7 @@ from typing import Any
 
 from scanner.formats.base import FormatOptions
 from scanner.model import Confidence, Finding, Location, Report, Severity, Skip, Violation
+from scanner.safetext import display, json_safe, md_text
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 INFORMATION_URI = "https://github.com/credsweep/credsweep"
@@ -106,17 +112,18 @@ def _help_uris() -> dict[str, str]:
 def _finding_rule(f: Finding, severity: Severity, help_uri: str | None = None) -> dict[str, Any]:
     steps = list(f.remediation) or ["Revoke the credential at its provider, issue a new one and store it in a "
                                     "secret manager; remove it from the code."]
-    text = f"{f.description or f.rule_name}\n\nWhat to do:\n" + "\n".join(f"{i}. {s}" for i, s in enumerate(steps, 1))
-    md = (f"**{f.rule_name}** ({f.provider})\n\n{f.description}\n\n#### What to do\n\n"
-          + "\n".join(f"{i}. {s}" for i, s in enumerate(steps, 1))
+    text = display(f"{f.description or f.rule_name}") + "\n\nWhat to do:\n" + "\n".join(
+        f"{i}. {display(s)}" for i, s in enumerate(steps, 1))
+    md = (f"**{md_text(f.rule_name)}** ({md_text(f.provider)})\n\n{md_text(f.description)}\n\n#### What to do\n\n"
+          + "\n".join(f"{i}. {md_text(s)}" for i, s in enumerate(steps, 1))
           + "\n\nRemoving the value from the code is not enough: git history keeps it, so rotate it first.")
     tags = ["security", "secret", CWE_TAG]
     tags += [t for t in (f.provider, f.category) if t and t not in tags]
     rule: dict[str, Any] = {
         "id": f.rule_id,
         "name": "".join(p.capitalize() for p in f.rule_id.replace("-", ".").split("."))[:255],
-        "shortDescription": {"text": _first_sentence(f.rule_name, f.rule_id)},
-        "fullDescription": {"text": _first_sentence(f.description, f.rule_name)},
+        "shortDescription": {"text": display(_first_sentence(f.rule_name, f.rule_id))},
+        "fullDescription": {"text": display(_first_sentence(f.description, f.rule_name))},
         "help": {"text": text[:20000], "markdown": md[:20000]},
         "defaultConfiguration": {"level": level_from_severity(severity)},
         "properties": {
@@ -176,7 +183,7 @@ def _physical(loc: Location, snippet: str, message: str | None = None) -> dict[s
         }
     }
     if message:
-        out["message"] = {"text": message}
+        out["message"] = {"text": display(message)}
     return out
 
 
@@ -244,7 +251,7 @@ def _finding_result(f: Finding, rule_index: int) -> dict[str, Any] | None:
         "ruleId": f.rule_id,
         "ruleIndex": rule_index,
         "level": level_from_severity(f.severity),
-        "message": {"text": message},
+        "message": {"text": display(message)},
         "locations": [_physical(primary, f.redacted)],
         "partialFingerprints": {FINGERPRINT_KEY: f.fingerprint},
         "properties": _finding_properties(f, primary),
@@ -273,7 +280,7 @@ def _cloud_finding_result(f: Finding, rule_index: int, source: str) -> dict[str,
         "ruleId": f.rule_id,
         "ruleIndex": rule_index,
         "level": level_from_severity(f.severity),
-        "message": {"text": f"{f.rule_name} {f.redacted} stored at {where}."},
+        "message": {"text": display(f"{f.rule_name} {f.redacted} stored at {where}.")},
         "locations": [_logical(loc.path, "resource") for loc in locs[: 1 + MAX_RELATED]],
         "partialFingerprints": {FINGERPRINT_KEY: f.fingerprint},
         "properties": {"fingerprint": f.fingerprint, "severity": f.severity.label, "source": source},
@@ -292,7 +299,7 @@ def _violation_result(v: Violation, rule_index: int, source: str) -> dict[str, A
         "ruleId": f"hygiene/{v.check_id.lower()}",
         "ruleIndex": rule_index,
         "level": level_from_severity(v.severity),
-        "message": {"text": f"{v.message} ({v.subject})."},
+        "message": {"text": display(f"{v.message} ({v.subject}).")},
         "locations": [_logical(v.subject, "resource")],
         "partialFingerprints": {FINGERPRINT_KEY: key},
         "properties": {"check": v.check_id, "subject": v.subject, "severity": v.severity.label, "source": source},
@@ -303,17 +310,28 @@ def _violation_result(v: Violation, rule_index: int, source: str) -> dict[str, A
 
 
 def _notification(ident: str, level: str, text: str) -> dict[str, Any]:
-    return {"descriptor": {"id": ident}, "level": level, "message": {"text": text}}
+    return {"descriptor": {"id": ident}, "level": level, "message": {"text": display(text)}}
 
 
-def _skip_notifications(skipped: Iterable[Skip]) -> list[dict[str, Any]]:
+def _relative(target: str, root: str | None) -> str:
+    """A skip target under the scanned root, relative to it (the log does not carry the runner's paths)."""
+    if root and target.startswith("/"):
+        import os.path
+
+        base = os.path.abspath(root)
+        if target == base or target.startswith(base.rstrip("/") + "/"):
+            return os.path.relpath(target, base)
+    return target
+
+
+def _skip_notifications(skipped: Iterable[Skip], root: str | None = None) -> list[dict[str, Any]]:
     items = list(skipped)
     out = []
     for s in items[:MAX_NOTIFICATIONS]:
         detail = f" ({s.detail})" if s.detail else ""
         level = "note" if s.reason in ("binary", "streamed") else "warning"
         out.append(_notification(f"credsweep/skipped/{s.reason}", level,
-                                 f"Not scanned: {s.source} {s.target}: {s.reason}{detail}."))
+                                 f"Not scanned: {s.source} {_relative(s.target, root)}: {s.reason}{detail}."))
     if len(items) > MAX_NOTIFICATIONS:
         out.append(_notification("credsweep/skipped/more", "warning",
                                  f"{len(items) - MAX_NOTIFICATIONS} more items were not scanned; see the JSON result."))
@@ -375,11 +393,11 @@ def _build_runs(report: Report, opts: FormatOptions) -> list[_Run]:
     return runs
 
 
-def _run_dict(run: _Run, report: Report, limit: int) -> tuple[dict[str, Any], int]:
+def _run_dict(run: _Run, report: Report, limit: int, absolute_root: bool = False) -> tuple[dict[str, Any], int]:
     ordered = sorted(run.results, key=lambda sr: -sr[0])  # stable: keeps report order within a severity
     kept = [r for _, r in ordered[:limit]]
     dropped = len(ordered) - len(kept)
-    notifications = _skip_notifications(run.skipped)
+    notifications = _skip_notifications(run.skipped, None if absolute_root else run.root)
     if dropped:
         lowest = ordered[len(kept)][0].label if dropped else ""
         notifications.insert(0, _notification(
@@ -423,9 +441,13 @@ def _run_dict(run: _Run, report: Report, limit: int) -> tuple[dict[str, Any], in
         "properties": {"scanKind": report.scan_kind, "hashKeyId": report.hash_key_id},
     }
     if run.root and run.results and any("physicalLocation" in r["locations"][0] for r in kept):
-        from pathlib import Path
+        if absolute_root:
+            from pathlib import Path
 
-        d["originalUriBaseIds"] = {SRCROOT: {"uri": Path(run.root).resolve().as_uri().rstrip("/") + "/"}}
+            d["originalUriBaseIds"] = {SRCROOT: {"uri": Path(run.root).resolve().as_uri().rstrip("/") + "/"}}
+        else:
+            d["originalUriBaseIds"] = {SRCROOT: {"description": {
+                "text": "The root of the scanned repository or directory; artifact URIs are relative to it."}}}
     return d, dropped
 
 
@@ -442,7 +464,7 @@ def build_log(report: Report, opts: FormatOptions, *, max_results: int = MAX_RES
     runs = _build_runs(report, opts)
     limits = [min(max_results, len(r.results)) for r in runs]
     while True:
-        built = [_run_dict(run, report, lim) for run, lim in zip(runs, limits, strict=True)]
+        built = [_run_dict(run, report, lim, opts.absolute_root) for run, lim in zip(runs, limits, strict=True)]
         log = {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [d for d, _ in built]}
         size = len(gzip.compress(json.dumps(log, ensure_ascii=False).encode("utf-8"), compresslevel=6))
         if size <= max_gzip_bytes or not any(limits):
@@ -455,4 +477,4 @@ def build_log(report: Report, opts: FormatOptions, *, max_results: int = MAX_RES
 
 def render(report: Report, options: FormatOptions) -> str:
     """SARIF 2.1.0 JSON text."""
-    return json.dumps(build_log(report, options), indent=2, ensure_ascii=False) + "\n"
+    return json_safe(json.dumps(build_log(report, options), indent=2, ensure_ascii=False)) + "\n"

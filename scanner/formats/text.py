@@ -6,6 +6,7 @@ from collections import Counter
 
 from scanner.formats.base import FormatOptions
 from scanner.model import Finding, InventoryItem, Report, Severity
+from scanner.safetext import displayable
 
 _COLORS = {
     Severity.CRITICAL: "\033[1;31m",
@@ -132,7 +133,10 @@ def _tree_line(report: Report) -> str | None:
 
 
 def render(report: Report, options: FormatOptions) -> str:
-    """The terminal report; ``scan all`` shows the correlated inventory instead of the finding list."""
+    """The terminal report; ``scan all`` shows the correlated inventory instead of the finding list.
+
+    Every string of the report is escaped first (``safetext``): no content can send a control sequence."""
+    report = displayable(report)
     new = [f for f in report.findings if f.status == "new"]
     out: list[str] = []
     inventory_mode = report.scan_kind == "all" and bool(report.inventory) and not options.hook

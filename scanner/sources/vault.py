@@ -24,7 +24,7 @@ from scanner.checks import evaluate
 from scanner.errors import UsageError, VaultSourceError
 from scanner.model import Credential, Skip, Violation
 from scanner.policy import Policy
-from scanner.redact import SecretHasher, redact
+from scanner.redact import SecretHasher, redact, redact_key
 from scanner.scanning import BlobScanner
 from scanner.sources.base import CredentialResult
 from scanner.sources.vault_classify import Classifier
@@ -454,7 +454,7 @@ class VaultSource:
 
     def _scan_leaf(self, mount: _Mount, leaf: str, classifier: Classifier, hasher: SecretHasher,
                    cov: _Coverage) -> list[Credential]:
-        location = f"{mount.path}{leaf}"
+        location = redact_key(f"{mount.path}{leaf}")  # a secret used as a path segment is shown redacted
         meta: dict[str, Any] = {}
         if mount.version == 2:
             try:
@@ -480,16 +480,20 @@ class VaultSource:
             if isinstance(owner, str) and owner:
                 base = replace(base, owner=owner)
         out: list[Credential] = []
-        for fname, raw in sorted(values.items()):
-            text = raw if isinstance(raw, str) else json.dumps(raw, sort_keys=True)
-            for c in classifier.classify(str(fname), text, location):
-                cid = f"vault-kv:{location}#{fname}"
-                if any(o.id == cid for o in out):
-                    cid += f"@{c.rule_id}"
-                out.append(replace(base, id=cid, location=f"{location}#{fname}", provider=c.provider, kind=c.kind,
-                                   rule_id=c.rule_id, secret_hash=hasher.secret_hash(c.value),
-                                   redacted=redact(c.value),
-                                   attributes=(*base.attributes, ("field", str(fname)), ("classified_by", c.by))))
+        found = [(str(fname), c) for fname, raw in sorted(values.items())
+                 for c in classifier.classify(str(fname), raw if isinstance(raw, str) else
+                                              json.dumps(raw, sort_keys=True), location)]
+        secrets = {c.value for _, c in found}  # a secret used as a field name or path segment is redacted
+        location = redact_key(location, secrets)
+        for raw_name, c in found:
+            fname = redact_key(raw_name, secrets)
+            cid = f"vault-kv:{location}#{fname}"
+            if any(o.id == cid for o in out):
+                cid += f"@{c.rule_id}"
+            out.append(replace(base, id=cid, location=f"{location}#{fname}", provider=c.provider, kind=c.kind,
+                               rule_id=c.rule_id, secret_hash=hasher.secret_hash(c.value),
+                               redacted=redact(c.value),
+                               attributes=(*base.attributes, ("field", fname), ("classified_by", c.by))))
         if not out:
             out.append(replace(by_name, owner=base.owner))
         return out
