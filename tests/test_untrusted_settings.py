@@ -4,6 +4,7 @@ change the hash key. Real CLI, real git repositories, a real HTTPS listener on 1
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import string
 from pathlib import Path
@@ -233,7 +234,8 @@ def test_inline_markers_and_html_markdown_blocks(tmp_path):
         r, body = _scan(repo.path, fmt, tmp_path, "--no-history")
         assert r.rc == 1, r.err
         assert "Settings from the scanned tree" in body
-        assert "disables the rules generic." in body and "credsweep:allow" in body
+        plain = re.sub(r"\\(.)", r"\1", body)  # Markdown escapes punctuation in content
+        assert "disables the rules generic." in plain and "credsweep:allow" in plain
         assert str(repo.path / ".credsweep.toml") in body
 
 
@@ -341,7 +343,7 @@ def test_merged_report_keeps_every_trees_settings(tmp_path):
     assert r.rc == 0, r.err
     assert "## Settings from the scanned tree" in r.out
     assert str(a.path / ".credsweep.toml") in r.out and str(b.path / ".credsweep.toml") in r.out
-    assert "excludes 1 file(s) matching \\*.env" in r.out or "excludes 1 file(s) matching *.env" in r.out
+    assert "excludes 1 file(s) matching *.env" in re.sub(r"\\(.)", r"\1", r.out)  # Markdown escapes punctuation
 
 
 def test_tree_rule_in_a_builtin_namespace_cannot_take_over_findings(tmp_path):

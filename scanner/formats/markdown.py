@@ -44,9 +44,9 @@ def render(report: Report, options: FormatOptions) -> str:
     if tree is not None:
         out += ["## Settings from the scanned tree", ""]
         if tree.files:
-            out.append("Applied: " + ", ".join(f"`{_cell(f)}`" for f in tree.files) + ".")
+            out.append("Applied: " + ", ".join(_code(f) for f in tree.files) + ".")
         out += [f"- **{_cell(w.kind)}** ({_cell(w.source)}): {_cell(w.detail)}" for w in tree.weakenings]
-        out += [f"- **not read** (--no-repo-config): `{_cell(f)}`" for f in tree.disregarded]
+        out += [f"- **not read** (--no-repo-config): {_code(f)}" for f in tree.disregarded]
         out.append("")
     if rev.by_provider:
         out.append("**By provider:** " + ", ".join(f"{_cell(p)} {n}" for p, n in rev.by_provider))
