@@ -25,7 +25,8 @@ BINARY_DETAIL = ("binary content (NUL bytes): only printable runs (8+ ASCII char
 def archive_kind(path: str, data: bytes) -> str | None:
     """The archive format of a file by its content or name (zip, jar, wheel, tar, gzip, ...), else None."""
     for at, magic, kind in _ARCHIVE_MAGIC:
-        if data[at : at + len(magic)] == magic and (not magic.isascii() or b"\0" in data[:BINARY_SNIFF]):
+        printable = all(0x20 <= b < 0x7F for b in magic)  # "BZh", "ustar" could start a text file
+        if data[at : at + len(magic)] == magic and (not printable or b"\0" in data[:BINARY_SNIFF]):
             name = path.rsplit("/", 1)[-1].lower()
             for suffix, named in ARCHIVE_SUFFIXES.items():
                 if name.endswith(suffix):

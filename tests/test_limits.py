@@ -44,6 +44,15 @@ def test_key_in_a_printable_run_of_a_binary_file_is_reported_with_its_byte_offse
     text = cli("scan", "files", tmp_path)
     assert text.rc == 1 and f"tool.bin (byte {len(head) + 8})" in text.out
     assert key not in text.out
+    from test_sarif import sarif_errors
+
+    out = tmp_path.parent / "binary.sarif"
+    res = cli("scan", "files", tmp_path, "--format", "sarif", "-o", out)
+    record_file(out)
+    sarif = json.loads(out.read_text(encoding="utf-8"))
+    assert res.rc == 1 and sarif_errors(sarif) == []
+    region = sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]
+    assert region["byteOffset"] == len(head) + 8
 
 
 def test_binary_runs_use_only_high_confidence_rules_and_short_runs_are_ignored(tmp_path: Path) -> None:
