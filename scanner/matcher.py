@@ -15,10 +15,9 @@ automata engines with no backtracking, so a hostile 10 MB line scans in linear t
 from __future__ import annotations
 
 import hashlib
-import os
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from scanner.ruleset import Rule, RuleSet
@@ -64,11 +63,15 @@ def hyperscan_available() -> bool:
     return True
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("CREDSWEEP_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "credsweep"
-    )
-    return Path(base)
+def _prefilter_ids(payload: bytes, allowed: frozenset[int]) -> frozenset[int] | None:
+    """The prefilter sidecar: a JSON list of rule indexes, each one of the database's; else None."""
+    try:
+        ids = json.loads(payload)
+    except ValueError:
+        return None
+    if not isinstance(ids, list) or not all(type(i) is int and i in allowed for i in ids):
+        return None
+    return frozenset(ids)
 
 
 class Matcher:
@@ -106,20 +109,27 @@ class Matcher:
     def _hyperscan_db(self) -> Any:
         import hyperscan as hs
 
+        from scanner import cachefiles
+
         text_idx = [i for i, r in enumerate(self.rules) if not r.structure_only]
         if not text_idx:
             return None
         patterns = [self.rules[i].pattern.encode("utf-8") for i in text_idx]
-        key = hashlib.sha256(b"v2\0" + " ".join(map(str, text_idx)).encode() + b"\0" + b"\0".join(patterns) + str(getattr(hs, "__version__", "")).encode()).hexdigest()[:24]
-        cache = _cache_dir() / f"hs-{key}.db"
-        sidecar = cache.with_suffix(".prefilter")
-        try:
-            db = hs.loadb(cache.read_bytes(), hs.HS_MODE_BLOCK)
-            db.scratch = hs.Scratch(db)  # a loaded database has no scratch space yet
-            self._prefilter = frozenset(int(x) for x in sidecar.read_text().split())
-            return db
-        except (OSError, hs.error, TypeError, ValueError):
-            pass
+        source = hashlib.sha256(b"v3\0" + " ".join(map(str, text_idx)).encode() + b"\0" + b"\0".join(patterns)
+                                + str(getattr(hs, "__version__", "")).encode()).hexdigest()
+        name = f"hs-{source[:24]}"
+        # Both files are tagged and checked (scanner/cachefiles.py) before hs.loadb sees a byte.
+        blob = cachefiles.read(f"{name}.hsdb", "hyperscan-db", source)
+        side = cachefiles.read(f"{name}.prefilter.json", "hyperscan-prefilter", source) if blob else None
+        prefilter = _prefilter_ids(side, frozenset(text_idx)) if side is not None else None
+        if blob is not None and prefilter is not None:
+            try:
+                db = hs.loadb(blob, hs.HS_MODE_BLOCK)
+                db.scratch = hs.Scratch(db)  # a loaded database has no scratch space yet
+                self._prefilter = prefilter
+                return db
+            except (hs.error, TypeError, ValueError):
+                cachefiles.note(f"cache file {name}.hsdb does not load; ignored and rebuilt")
         flags = []
         for p in patterns:  # patterns Hyperscan cannot compile exactly still prefilter (RE2 confirms)
             f = hs.HS_FLAG_MULTILINE
@@ -132,14 +142,9 @@ class Matcher:
         self._prefilter = frozenset(text_idx[i] for i, f in enumerate(flags) if f & hs.HS_FLAG_PREFILTER)
         db = hs.Database(mode=hs.HS_MODE_BLOCK)
         db.compile(expressions=patterns, ids=text_idx, elements=len(patterns), flags=flags)
-        try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(hs.dumpb(db))
-            sidecar.write_text(" ".join(str(i) for i in sorted(self._prefilter)))
-            tmp.replace(cache)
-        except OSError:
-            pass  # a read-only home only costs the compile time next run
+        cachefiles.write(f"{name}.prefilter.json", "hyperscan-prefilter", source,
+                         json.dumps(sorted(self._prefilter)).encode())
+        cachefiles.write(f"{name}.hsdb", "hyperscan-db", source, hs.dumpb(db))
         return db
 
     def _build_automaton(self) -> None:

@@ -90,6 +90,7 @@ class Location:
     key_path: str | None = None  # structured config: dotted key path of the value
     decoded: str | None = None  # "base64", "url", "json-escape" when the secret was found after decoding
     root: str | None = None  # the scanned root (repo or directory) the path is relative to
+    offset: int | None = None  # byte offset of the secret in a binary file (printable-run scan; no line)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -220,6 +220,11 @@ def _yaml_load(text: str, origin: str) -> Any:
 
 def rules_from_text(text: str, origin: str) -> list[Rule]:
     """Parse one rule file's text."""
+    return [rule_from_mapping(raw, o) for raw, o in _raw_rules(text, origin)]
+
+
+def _raw_rules(text: str, origin: str) -> list[tuple[dict[str, Any], str]]:
+    """The rule mappings of one file's text, defaults merged in, with their origin."""
     doc = _yaml_load(text, origin)
     if doc is None:
         return []
@@ -232,7 +237,7 @@ def rules_from_text(text: str, origin: str) -> list[Rule]:
     for i, raw in enumerate(doc["rules"]):
         if not isinstance(raw, Mapping):
             raise RuleError(f"{origin}: rules[{i}] is not a mapping")
-        out.append(rule_from_mapping({**defaults, **raw}, origin))
+        out.append(({**defaults, **raw}, origin))
     return out
 
 
@@ -261,54 +266,66 @@ def load_builtin() -> RuleSet:
     global _BUILTIN
     if _BUILTIN is None:
         texts = list(builtin_rule_texts())
-        cached = _cache_get(texts)
+        source = _source_hash(texts)
+        cached = _cache_get(texts, source)
         if cached is not None:
             _BUILTIN = cached
             return cached
-        rules: list[Rule] = []
+        raws: list[tuple[dict[str, Any], str]] = []
         for name, text in texts:
-            rules.extend(rules_from_text(text, f"rules/{name}"))
-        _BUILTIN = _check_unique(rules)
-        _cache_put(texts, _BUILTIN)
+            raws.extend(_raw_rules(text, f"rules/{name}"))
+        _BUILTIN = _check_unique([rule_from_mapping(raw, origin) for raw, origin in raws])
+        _cache_put(source, raws)
     return _BUILTIN
 
 
-def _cache_path(texts: list[tuple[str, str]]) -> Path:
-    import os
+# The rule cache is data only: the merged YAML mappings as JSON, rebuilt into Rules through rule_from_mapping
+# (the same validation as the YAML). It is tagged and checked by scanner/cachefiles.py; see the threat model there.
+_CACHE_KIND = "rules-json-1"
+_ID_LINE = re.compile(r"^\s*-\s+id:\s*['\"]?([a-z0-9][a-z0-9.-]*)", re.M)
 
-    from scanner import __version__
 
-    h = hashlib.sha256(__version__.encode())
+def _source_hash(texts: list[tuple[str, str]]) -> str:
+    h = hashlib.sha256()
     for name, text in texts:
         h.update(name.encode() + b"\0" + text.encode() + b"\0")
-    base = os.environ.get("CREDSWEEP_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "credsweep")
-    return Path(base) / f"rules-{h.hexdigest()[:24]}.pickle"
+    return h.hexdigest()
 
 
-def _cache_get(texts: list[tuple[str, str]]) -> RuleSet | None:
-    """The parsed built-in rules from the cache, if this exact rule text was parsed before."""
-    import pickle
+def _cache_name(source: str) -> str:
+    return f"rules-{source[:24]}.json"
 
-    try:
-        rs = pickle.loads(_cache_path(texts).read_bytes())
-    except Exception:  # noqa: BLE001 - a missing, stale or corrupt cache only costs a parse
+
+def _cache_get(texts: list[tuple[str, str]], source: str) -> RuleSet | None:
+    """The built-in rules from the cache, if this exact rule text was parsed before and the file checks out."""
+    from scanner import cachefiles
+
+    payload = cachefiles.read(_cache_name(source), _CACHE_KIND, source)
+    if payload is None:
         return None
-    return rs if isinstance(rs, RuleSet) else None
-
-
-def _cache_put(texts: list[tuple[str, str]], rs: RuleSet) -> None:
-    import os
-    import pickle
-
-    path = _cache_path(texts)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(pickle.dumps(rs, protocol=pickle.HIGHEST_PROTOCOL))
-        tmp.replace(path)
-    except OSError:
-        pass
+        doc = json.loads(payload)
+        rules = [rule_from_mapping(raw, origin) for raw, origin in doc]
+        rs = _check_unique(rules)
+    except (ValueError, TypeError, RuleError, AttributeError):
+        cachefiles.note(f"cache file {_cache_name(source)} holds unreadable rules; ignored and rebuilt")
+        return None
+    # Independent of the tag: every rule id the shipped text declares is present (a cache never drops a rule).
+    declared = {m.group(1) for _, text in texts for m in _ID_LINE.finditer(text)}
+    if not declared <= {str(r.id) for r in rs}:
+        cachefiles.note(f"cache file {_cache_name(source)} lacks rules the rule files declare; ignored and rebuilt")
+        return None
+    return rs
+
+
+def _cache_put(source: str, raws: list[tuple[dict[str, Any], str]]) -> None:
+    from scanner import cachefiles
+
+    try:
+        payload = json.dumps(raws, separators=(",", ":")).encode()
+    except (TypeError, ValueError):
+        return  # a value JSON cannot hold (a YAML date): no cache, the YAML is parsed each time
+    cachefiles.write(_cache_name(source), _CACHE_KIND, source, payload)
 
 
 def load_dir(path: Path) -> RuleSet:

@@ -3,13 +3,42 @@
 from __future__ import annotations
 
 import codecs
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 
 from scanner.detector import Detected, detect
 from scanner.matcher import Matcher
-from scanner.model import Reference, Skip
+from scanner.model import Confidence, Reference, Skip
 
 BINARY_SNIFF = 8192
+_RUN = re.compile(rb"[\x20-\x7e\t]{8,}")  # printable ASCII runs, as `strings` finds them (linear: one class)
+ARCHIVE_SUFFIXES = {".zip": "zip", ".jar": "jar", ".war": "war", ".ear": "ear", ".whl": "wheel", ".egg": "egg",
+                    ".apk": "apk", ".nupkg": "nupkg", ".tar": "tar", ".tgz": "tar.gz", ".gz": "gzip",
+                    ".bz2": "bzip2", ".xz": "xz", ".zst": "zstd", ".7z": "7z", ".rar": "rar"}
+_ARCHIVE_MAGIC = ((0, b"PK\x03\x04", "zip"), (0, b"PK\x05\x06", "zip"), (0, b"\x1f\x8b", "gzip"),
+                  (257, b"ustar", "tar"), (0, b"BZh", "bzip2"), (0, b"\xfd7zXZ\x00", "xz"),
+                  (0, b"7z\xbc\xaf\x27\x1c", "7z"), (0, b"Rar!\x1a\x07", "rar"), (0, b"\x28\xb5\x2f\xfd", "zstd"))
+BINARY_DETAIL = ("binary content (NUL bytes): only printable runs (8+ ASCII characters) scanned, with the "
+                 "high-confidence rules; no line numbers (byte offsets)")
+
+
+def archive_kind(path: str, data: bytes) -> str | None:
+    """The archive format of a file by its content or name (zip, jar, wheel, tar, gzip, ...), else None."""
+    for at, magic, kind in _ARCHIVE_MAGIC:
+        printable = all(0x20 <= b < 0x7F for b in magic)  # "BZh", "ustar" could start a text file
+        if data[at : at + len(magic)] == magic and (not printable or b"\0" in data[:BINARY_SNIFF]):
+            name = path.rsplit("/", 1)[-1].lower()
+            for suffix, named in ARCHIVE_SUFFIXES.items():
+                if name.endswith(suffix):
+                    return named
+            return kind
+    return None
+
+
+def archive_skip(source: str, path: str, kind: str) -> Skip:
+    """An archive is named as such: its members are not extracted or scanned."""
+    return Skip(source=source, target=path, reason="archive",
+                detail=f"{kind} archive: members are not extracted or scanned")
 
 
 @dataclass(slots=True)
@@ -43,6 +72,7 @@ class BlobScanner:
     def __init__(self, matcher: Matcher, *, structure: bool = True) -> None:
         self.matcher = matcher
         self.structure = structure
+        self._binary_rules: frozenset[str] | None = None
 
     def scan(
         self,
@@ -67,6 +97,38 @@ class BlobScanner:
                 result.skipped.extend(extra.skipped)
                 result.detected = merge_detected(detected, extra.detected)
         return result
+
+
+    def binary_rules(self) -> frozenset[str]:
+        """Rules run over printable runs of binary content: a unique prefix or format, high confidence."""
+        rules = self._binary_rules
+        if rules is None:
+            rules = frozenset(str(r.id) for r in self.matcher.rules
+                              if r.confidence >= Confidence.HIGH and not r.context and not r.is_generic
+                              and not r.structure_only and not r.multiline)
+            self._binary_rules = rules
+        return rules
+
+    def scan_binary(self, data: bytes, *, source: str, path: str, root: str | None = None,
+                    commit: str | None = None) -> BlobResult:
+        """The high-confidence rules over the printable runs of binary content; locations carry a byte offset."""
+        starts: list[int] = []
+        parts: list[bytes] = []
+        for m in _RUN.finditer(data):
+            starts.append(m.start())
+            parts.append(m.group())
+        if not parts:
+            return BlobResult()
+        wanted = self.binary_rules()
+        out = []
+        for d in detect(self.matcher, b"\n".join(parts), source=source, path=path, root=root, commit=commit):
+            loc = d.match.location
+            if d.match.rule_id not in wanted or loc.line is None:
+                continue
+            offset = starts[loc.line - 1] + (loc.column or 1) - 1
+            loc = replace(loc, line=None, column=None, end_line=None, end_column=None, offset=offset)
+            out.append(replace(d, match=replace(d.match, location=loc)))
+        return BlobResult(detected=out)
 
 
 def merge_detected(text_pass: list[Detected], structure_pass: list[Detected]) -> list[Detected]:

@@ -286,7 +286,7 @@ def test_non_utf8_path_and_binary_blob(tmp_path: Path) -> None:
     res, doc = scan_json(r.path)
     assert res.rc == 1 and "Traceback" not in res.err
     f = _only(doc)
-    assert f["git"]["paths"] == ["caf\\xe9.env"]
+    assert f["git"]["paths"] == ["blob.bin", "caf\\xe9.env"]  # the binary's printable run is scanned too
     assert [(s["reason"], s["target"]) for s in doc["skipped"]] == [("binary", "blob.bin")]
     text = cli("scan", "repo", r.path)
     assert text.rc == 1 and "caf\\xe9.env:1" in text.out

@@ -174,8 +174,10 @@ def test_binary_encodings_symlinks(tmp_path):
     (root / "loop").symlink_to(root)
     r = cli("scan", "files", root, "--format", "json")
     doc = json.loads(r.out)
-    places = sorted((loc["path"], loc["line"]) for f in doc["findings"] for loc in f["locations"])
-    assert places == [("latin1.py", 2), ("utf16.txt", 1)]
+    places = sorted((loc["path"], loc["line"] or 0) for f in doc["findings"] for loc in f["locations"])
+    # the binary file's printable run is scanned too: found with a byte offset, no line
+    assert places == [("image.bin", 0), ("latin1.py", 2), ("utf16.txt", 1)]
+    assert [loc["offset"] for f in doc["findings"] for loc in f["locations"] if loc["path"] == "image.bin"] == [11]
     reasons = {s["target"]: s["reason"] for s in doc["skipped"]}
     assert reasons["image.bin"] == "binary"
     assert reasons["link.txt"] == "symlink-outside-root"

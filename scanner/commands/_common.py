@@ -173,10 +173,40 @@ def emit(report: Report, fmt: str, output: Path | None, *, quiet: bool = False, 
     if output is None:
         click.echo(text, nl=False)
         return
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+    write_output(output, text)
     if fmt != "text" and not quiet:
         click.echo(display(f"credsweep: wrote {fmt} result to {output}"), err=True)
+
+
+def write_output(output: Path, text: str) -> None:
+    """Write an output file atomically: a temporary file beside it, fsync, then one rename over the old file.
+
+    A failure at any point leaves the previous file as it was and raises a one-line UsageError (exit 2).
+    """
+    import tempfile
+
+    tmp: str | None = None
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            mode = os.stat(output).st_mode & 0o777
+        except FileNotFoundError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text.encode("utf-8"))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, output)
+        tmp = None
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass

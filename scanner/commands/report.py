@@ -67,10 +67,8 @@ def command(results: tuple[Path, ...], fmt: str, output: Path | None, compare_pa
     if output is None:
         click.echo(text, nl=False)
         return 0
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+    from scanner.commands._common import write_output
+
+    write_output(output, text)
     click.echo(display(f"credsweep: wrote {fmt} report of {len(results)} result(s) to {output}"), err=True)
     return 0

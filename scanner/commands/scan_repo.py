@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -23,6 +24,9 @@ from scanner.commands._common import (
 from scanner.engine import Engine
 from scanner.errors import EXIT_OK, UsageError
 from scanner.sources.base import SourceResult
+
+if TYPE_CHECKING:
+    from scanner.sources.git import GitSource
 
 ZERO = frozenset("0")
 
@@ -89,12 +93,15 @@ def _known(path: Path, revs: list[str]) -> list[str]:
 @click.option("--range", "rev_range", metavar="A..B", help="Scan only the commits in a revision range.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Processes for blob scanning [auto].")
 @click.option("--max-file-mb", type=float, default=None, help="Blobs larger than this are streamed in chunks [50].")
+@click.option("--recurse-submodules", is_flag=True,
+              help="Also scan each initialised submodule (working tree and history) as its own repository.")
 def command(path: Path, config_file: Path | None, rule_dirs: tuple[Path, ...], baseline: Path | None,
             ignore_file: Path | None, exclude: tuple[str, ...], no_structure: bool, engine: str | None, fmt: str,
             output: Path | None, fail_on: str | None, quiet: bool, color: bool | None, policy: Path | None,
             as_of: object, verify: bool, verify_timeout: float | None, verify_hosts: tuple[str, ...], only_live: bool,
             branches: tuple[str, ...], since: str | None, max_commits: int | None, no_history: bool, staged: bool,
-            pre_push: bool, rev_range: str | None, jobs: int | None, max_file_mb: float | None) -> int:
+            pre_push: bool, rev_range: str | None, jobs: int | None, max_file_mb: float | None,
+            recurse_submodules: bool = False) -> int:
     """Scan a git repository: the working tree and the full history of every branch, tag and remote ref.
 
     Each leaked secret is reported once, with the commit that introduced it, the last commit holding it, whether
@@ -105,6 +112,8 @@ def command(path: Path, config_file: Path | None, rule_dirs: tuple[Path, ...], b
     modes = [m for m, on in (("--staged", staged), ("--pre-push", pre_push), ("--range", rev_range)) if on]
     if len(modes) > 1:
         raise UsageError(f"{' and '.join(modes)} cannot be combined")
+    if modes and recurse_submodules:
+        raise UsageError(f"{modes[0]} cannot be combined with --recurse-submodules")
     if modes and (branches or no_history):
         raise UsageError(f"{modes[0]} cannot be combined with --branch or --no-history")
     if rev_range is not None and (not rev_range.strip() or rev_range.startswith("-")):
@@ -147,8 +156,64 @@ def command(path: Path, config_file: Path | None, rule_dirs: tuple[Path, ...], b
     top = Path(work or git_dir)
     eng = Engine.create(cfg)
     result = source.scan(eng.scanner, eng.hasher)
-    report = eng.report_from([result], scan_kind="repo", targets=[str(top)],
+    results = [result]
+    if recurse_submodules and work is not None:
+        results = _with_submodules(result, Path(work), source, eng)
+    report = eng.report_from(results, scan_kind="repo", targets=[str(top)],
                              suppression=eng.suppression(baseline, ignore_file, top), started=started,
                                  verify=verify_opts, now=now)
     emit(report, fmt, output, quiet=quiet, color=color)
     return exit_code(report, cfg.fail_on)
+
+
+MAX_SUBMODULE_DEPTH = 8
+
+
+def _with_submodules(result: SourceResult, work: Path, source: GitSource, eng: Engine, prefix: str = "",
+                     depth: int = 0) -> list[SourceResult]:
+    """The result of a repository plus one result per initialised submodule, scanned as its own repository with
+    the same options; paths are shown from the top repository (``sub/dir/file``). Submodules that are not
+    checked out stay listed as skipped (``submodule-not-followed``)."""
+    import copy
+    from dataclasses import replace as dc_replace
+
+    from scanner.errors import CredsweepError
+    from scanner.model import Skip
+    from scanner.sources.git import SUBMODULE_SKIP, gitlinks
+
+    followed = [(prefix + sub, work / sub) for sub in gitlinks(str(work))
+                if depth < MAX_SUBMODULE_DEPTH and (work / sub / ".git").exists()]
+    names = {shown for shown, _ in followed}
+    skipped = tuple(sk for sk in result.skipped if not (sk.reason == SUBMODULE_SKIP and sk.target in names))
+    left = sum(1 for sk in skipped if sk.reason == SUBMODULE_SKIP)
+    notes = tuple(n for n in result.notes if "submodule(s) not followed" not in n)
+    if left:
+        notes += (f"{left} submodule(s) not checked out, so not followed (listed as skipped)",)
+    out = [dc_replace(result, skipped=skipped, notes=notes)]
+    for shown, sub_path in followed:
+        sub_source = copy.copy(source)
+        sub_source.path = sub_path
+        try:
+            sub_result = sub_source.scan(eng.scanner, eng.hasher)
+        except CredsweepError as exc:  # a broken submodule is a skip; the rest of the scan goes on
+            out.append(SourceResult(skipped=(Skip(source="git", target=shown, reason="unreadable",
+                                                  detail=f"submodule could not be scanned: {exc}"),)))
+            continue
+        out.extend(_with_submodules(_prefixed(sub_result, shown + "/"), sub_path, sub_source, eng, shown + "/",
+                                    depth + 1))
+    return out
+
+
+def _prefixed(result: SourceResult, prefix: str) -> SourceResult:
+    """A submodule's result with every path shown from the top repository."""
+    from dataclasses import replace as dc_replace
+
+    detected = tuple(dc_replace(d, match=dc_replace(d.match, location=dc_replace(
+        d.match.location, path=prefix + d.match.location.path))) for d in result.detected)
+    references = tuple(dc_replace(r, location=dc_replace(r.location, path=prefix + r.location.path))
+                       if getattr(r, "location", None) is not None else r for r in result.references)
+    skipped = tuple(dc_replace(s, target=prefix + s.target) if s.source in ("git", "file") else s
+                    for s in result.skipped)
+    git = {k: dc_replace(v, paths=tuple(prefix + p for p in v.paths)) for k, v in result.git.items()}
+    notes = tuple(f"submodule {prefix.rstrip('/')}: {n}" for n in result.notes)
+    return dc_replace(result, detected=detected, references=references, skipped=skipped, git=git, notes=notes)

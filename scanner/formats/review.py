@@ -111,7 +111,7 @@ def _finding_where(f: Finding) -> str:
     repo = f.git.repo if f.git is not None else (loc.root or "")
     name = os.path.basename(repo.rstrip("/"))
     prefix = name + "/" if name not in ("", ".", "..") and loc.source in ("file", "git", "staged") else ""
-    where = prefix + loc.path + (f":{loc.line}" if loc.line else "")
+    where = prefix + loc.path + (f":{loc.line}" if loc.line else f" (byte {loc.offset})" if loc.offset is not None else "")
     if loc.commit:
         where += f" @ {loc.commit[:10]}"
     if loc.key_path:

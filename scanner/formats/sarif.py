@@ -172,6 +172,8 @@ def _region(loc: Location, snippet: str) -> dict[str, Any]:
     elif loc.column:
         region["endColumn"] = loc.column + 1
     region["snippet"] = {"text": snippet}
+    if loc.line is None and loc.offset is not None:
+        region["byteOffset"] = loc.offset  # a printable run in a binary file: the line is not meaningful
     return region
 
 
@@ -197,7 +199,7 @@ def _code_locations(f: Finding) -> list[Location]:
 
 
 def _place_text(loc: Location) -> str:
-    text = loc.path + (f" line {loc.line}" if loc.line else "")
+    text = loc.path + (f" line {loc.line}" if loc.line else f" byte {loc.offset}" if loc.offset is not None else "")
     if loc.commit:
         text += f" in commit {loc.commit[:12]}"
     return text

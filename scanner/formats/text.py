@@ -30,6 +30,8 @@ def _where(f: Finding) -> list[str]:
             place += f":{loc.line}"
             if loc.column is not None:
                 place += f":{loc.column}"
+        elif loc.offset is not None:
+            place += f" (byte {loc.offset})"
         if loc.commit:
             place += f" @ {loc.commit[:10]}"
         if loc.decoded:

@@ -17,7 +17,7 @@ from typing import IO
 from scanner.detector import Detected
 from scanner.errors import GitSourceError
 from scanner.model import Reference, Skip
-from scanner.scanning import BlobScanner, text_bytes
+from scanner.scanning import BINARY_DETAIL, BlobScanner, archive_kind, archive_skip, text_bytes
 
 STREAM_CHUNK = 8 << 20  # huge blobs are scanned in chunks of whole lines
 LFS_POINTER = b"version https://git-lfs.github.com/spec/v1"
@@ -218,10 +218,18 @@ def _one(out: IO[bytes], item: BlobItem, idx: int, scanner: BlobScanner, res: Ba
             return False
         if data.startswith(LFS_POINTER):
             res.lfs_pointers += 1
+        archive = archive_kind(item.path, data)
+        if archive is not None:
+            res.skipped.append(archive_skip(source, item.path, archive))
+            return True
         text = text_bytes(data)
         if text is None:
-            res.skipped.append(Skip(source=source, target=item.path, reason="binary",
-                                    detail="binary content (NUL bytes); not scanned"))
+            res.skipped.append(Skip(source=source, target=item.path, reason="binary", detail=BINARY_DETAIL))
+            found = scanner.scan_binary(data, source=source, path=item.path, root=root, commit=commit)
+            if found.detected:
+                res.detected[idx] = found.detected
+            res.scanned += 1
+            res.nbytes += size
             return True
         found = scanner.scan(text, source=source, path=item.path, root=root, commit=commit)
         if found.detected:
@@ -241,9 +249,11 @@ def _stream(out: IO[bytes], item: BlobItem, idx: int, size: int, scanner: BlobSc
     if not first:
         return False
     left -= len(first)
-    if b"\0" in first[:8192]:
-        res.skipped.append(Skip(source=source, target=item.path, reason="binary",
-                                detail="binary content (NUL bytes); not scanned"))
+    archive = archive_kind(item.path, first)
+    if archive is not None or b"\0" in first[:8192]:
+        res.skipped.append(archive_skip(source, item.path, archive) if archive is not None else Skip(
+            source=source, target=item.path, reason="binary",
+            detail=f"binary content (NUL bytes) larger than {max_bytes >> 20} MB; not scanned"))
         return _drain(out, left) and out.read(1) == b"\n"
     hits: list[Detected] = []
     line_offset = 0

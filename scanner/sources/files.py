@@ -14,7 +14,7 @@ from pathlib import Path
 from scanner.detector import Detected
 from scanner.model import Reference, ScanStats, Skip
 from scanner.redact import SecretHasher
-from scanner.scanning import BlobResult, BlobScanner, text_bytes
+from scanner.scanning import BINARY_DETAIL, BlobResult, BlobScanner, archive_kind, archive_skip, text_bytes
 from scanner.sources.base import SourceResult
 
 STREAM_CHUNK = 8 << 20  # large files are read in chunks of whole lines
@@ -120,10 +120,15 @@ def scan_file(scanner: BlobScanner, task: FileTask, max_bytes: int) -> tuple[Blo
     try:
         with open(task.abspath, "rb") as fh:
             head = fh.read(max_bytes if task.size <= max_bytes else STREAM_CHUNK)
+            kind = archive_kind(task.relpath, head)
+            if kind is not None:
+                return BlobResult(), archive_skip("file", task.relpath, kind), 0
             data = text_bytes(head)
             if data is None:
-                return BlobResult(), Skip(source="file", target=task.relpath, reason="binary",
-                                          detail="binary content (NUL bytes); not scanned"), 0
+                whole = task.size <= max_bytes
+                detail = BINARY_DETAIL if whole else BINARY_DETAIL + f"; only the first {STREAM_CHUNK >> 20} MB"
+                return (scanner.scan_binary(head, source="file", path=task.relpath, root=task.root),
+                        Skip(source="file", target=task.relpath, reason="binary", detail=detail), len(head))
             if task.size <= max_bytes:
                 return scanner.scan(data, source="file", path=task.relpath, root=task.root), None, len(head)
             result = BlobResult()
@@ -157,7 +162,7 @@ class Tally:
         self.skipped.extend(res.skipped)
         if skip is not None:
             self.skipped.append(skip)
-        if skip is None or skip.reason == "streamed":
+        if skip is None or skip.reason in ("streamed", "binary"):
             self.files += 1
             self.nbytes += n
 

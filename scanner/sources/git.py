@@ -280,6 +280,7 @@ class GitSource:
         shallow = run_git(["rev-parse", "--is-shallow-repository"], git_dir=git_dir,
                           check=False).stdout.strip() == b"true"
         git_map: dict[str, GitProvenance] = {}
+        submodules: set[str] = set()
         commits = blobs = 0
         outcome = BatchOutcome()
         if self.history:
@@ -296,8 +297,7 @@ class GitSource:
             if narrowed and self.revisions is None:
                 notes.append("history narrowed by --branch/--since/--max-commits: provenance covers the scanned "
                              "commits only")
-            if hist.submodules:
-                notes.append(f"{len(hist.submodules)} submodule(s) not followed; scan them separately")
+            submodules.update(hist.paths[pid] for pid in hist.submodules)
             if outcome.lfs_pointers:
                 notes.append(f"{outcome.lfs_pointers} Git LFS pointer file(s) seen; LFS content is not fetched "
                              "or scanned")
@@ -307,6 +307,14 @@ class GitSource:
             detected, outcome = self._head_tree(git_dir, head, root, scanner)
             skipped.extend(outcome.skipped)
             blobs = outcome.scanned
+        if work is not None:
+            submodules.update(gitlinks(work))
+        if submodules:
+            notes.append(f"{len(submodules)} submodule(s) not followed (listed as skipped); scan them with "
+                         "--recurse-submodules or separately")
+            skipped.extend(Skip(source="git", target=p, reason=SUBMODULE_SKIP,
+                                detail="git submodule (gitlink): its content is another repository, not scanned")
+                           for p in sorted(submodules))
         if work is not None and self.worktree:
             tally = self._worktree(work, scanner, everything=not self.history)
             detected.extend(tally.detected)
@@ -399,6 +407,20 @@ class GitSource:
             tally.add(*scan_file(scanner, FileTask(os.fsdecode(full), rel, work, os.path.getsize(full)),
                                  self.max_bytes))
         return tally
+
+
+SUBMODULE_SKIP = "submodule-not-followed"
+
+
+def gitlinks(work: str) -> list[str]:
+    """Paths of the submodules (gitlinks, mode 160000) in a working tree's index."""
+    out = run_git(["ls-files", "-s", "-z"], cwd=work, check=False).stdout
+    paths = []
+    for entry in out.split(b"\0"):
+        meta, _, raw = entry.partition(b"\t")
+        if meta.startswith(b"160000 "):
+            paths.append(display_path(raw))
+    return paths
 
 
 def _has_refs(git_dir: str) -> bool:

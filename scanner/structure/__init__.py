@@ -84,11 +84,21 @@ def analyse(
         return BlobResult(skipped=[Skip(source=source, target=target, reason="parse-error",
                                         detail=f"{fmt} parser failed ({exc.__class__.__name__}); "
                                                "structure pass not applied, scanned as text only")])
+    from scanner.structure.decode import MAX_DEPTH, FileBudget
     from scanner.structure.scan import scan_values
     from scanner.structure.walker import Walker
 
     walker = Walker(fmt, locate)
     values = [v for doc in docs for v in walker.walk(doc)]
+    budget = FileBudget()
     detected, references = scan_values(matcher, values, text, source=source, path=path, root=root,
-                                       commit=commit, fmt=fmt)
-    return BlobResult(detected=detected, references=references)
+                                       commit=commit, fmt=fmt, budget=budget)
+    skipped = []
+    if budget.still_encoded:
+        skipped.append(Skip(source=source, target=target, reason="decode-depth-limit",
+                            detail=f"{budget.still_encoded} value(s) still encoded after {MAX_DEPTH} decoding steps; "
+                                   "decoded no further, so a key inside them is not found"))
+    if budget.exhausted:
+        skipped.append(Skip(source=source, target=target, reason="decode-budget",
+                            detail=f"{budget.exhausted} value(s) not decoded: the file's decoding budget was used up"))
+    return BlobResult(detected=detected, references=references, skipped=skipped)

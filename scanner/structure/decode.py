@@ -25,6 +25,8 @@ class FileBudget:
     """How much one file may still decode."""
 
     bytes_left: int = 4 << 20
+    still_encoded: int = 0  # values that still decode at MAX_DEPTH (reported as a limit, not silently dropped)
+    exhausted: int = 0  # values not decoded because the budget ran out
 
 
 def _texty(raw: bytes) -> str | None:
@@ -79,6 +81,11 @@ def variants(value: str, budget: FileBudget, *, hint: str | None = None, label: 
              depth: int = 0) -> list[tuple[str, str]]:
     """Every decoded form of ``value`` (text, label such as ``base64`` or ``base64+url``), outermost first."""
     if depth >= MAX_DEPTH or len(value) > MAX_VALUE or budget.bytes_left <= 0:
+        if len(value) <= MAX_VALUE and (depth > 0 or budget.bytes_left <= 0) and (b64(value) or url(value) or json_escape(value)):
+            if depth >= MAX_DEPTH:
+                budget.still_encoded += 1
+            else:
+                budget.exhausted += 1
         return []
     out: list[tuple[str, str]] = []
     for name, fn in (("base64", b64), ("url", url), ("json-escape", json_escape)):

@@ -66,9 +66,10 @@ class _Buffer:
 
 
 def scan_values(matcher: Matcher, values: list[Value], text: str, *, source: str, path: str, root: str | None,
-                commit: str | None, fmt: str) -> tuple[list[Detected], list[Reference]]:
-    """Findings and references for the values of one file."""
-    ctx = _Context(matcher, text.split("\n"), source, path, root, commit)
+                commit: str | None, fmt: str,
+                budget: decode.FileBudget | None = None) -> tuple[list[Detected], list[Reference]]:
+    """Findings and references for the values of one file (``budget`` records what decoding left undone)."""
+    ctx = _Context(matcher, text.split("\n"), source, path, root, commit, budget or decode.FileBudget())
     refs: list[Reference] = []
     buf = _Buffer()
     candidates: list[tuple[int, Value, str, str | None]] = []  # (group, value, text, decoded) for key-name rules
