@@ -101,3 +101,44 @@ def test_resource_type_names_are_not_keys(tmp_path):
     r = cli("scan", "files", tmp_path, "--format", "json")
     assert r.rc == 1, r.err
     assert [f["rule_id"] for f in json.loads(r.out)["findings"]] == ["openai.project-key"]
+
+
+DEPENDENCY_FOLDERS = (".venv/lib/python3.12/site-packages/somepkg/tests", "node_modules/somelib/test/fixtures",
+                      "venv", "dist", "build/lib", "pkg/__pycache__", ".tox/py312", ".nox/tests", "lib/site-packages")
+
+
+def test_dependency_folders_skipped_by_default_and_scanned_with_include_deps(tmp_path):
+    own = fake_key("anthropic.api-key")
+    (tmp_path / "app.py").write_text(f'KEY = "{own}"\n', encoding="utf-8")
+    for folder in DEPENDENCY_FOLDERS:
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "conf.py").write_text(f'KEY = "{fake_key("openai.project-key")}"\n', encoding="utf-8")
+    out = tmp_path / "result.json"
+    r = cli("scan", "files", tmp_path, "--format", "json", "-o", out)
+    assert r.rc == 1, r.err
+    record_file(out)
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert [f["location"]["path"] for f in doc["findings"]] == ["app.py"]
+    skipped = {s["target"] for s in doc["skipped"] if s["reason"] == "dependency-folder"}
+    assert skipped == {".venv", "node_modules", "venv", "dist", "build", "pkg/__pycache__", ".tox", ".nox",
+                       "lib/site-packages"}
+    assert doc["summary"]["skipped"] == len(doc["skipped"]) >= 9
+    r = cli("scan", "files", tmp_path, "-q")
+    assert r.rc == 1 and "Not scanned: 9 dependency-folder" in r.out, r.out  # the count, in the text summary
+    r = cli("scan", "files", tmp_path, "--include-deps", "--format", "json", "-o", out)
+    assert r.rc == 1, r.err
+    record_file(out)
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    paths = {f["location"]["path"] for f in doc["findings"]} | {
+        loc["path"] for f in doc["findings"] for loc in f.get("locations", [])}
+    assert {"app.py", *(f"{d}/conf.py" for d in DEPENDENCY_FOLDERS)} <= paths
+    assert not [s for s in doc["skipped"] if s["reason"] == "dependency-folder"]
+
+
+def test_a_dependency_folder_named_as_the_target_is_scanned(tmp_path):
+    (tmp_path / "node_modules").mkdir()
+    (tmp_path / "node_modules" / "x.js").write_text(f'k = "{fake_key("openai.project-key")}"\n', encoding="utf-8")
+    r = cli("scan", "files", tmp_path / "node_modules", "-q")
+    assert r.rc == 1, r.err
+    r = cli("scan", "files", tmp_path, "-q")
+    assert r.rc == 0, r.err

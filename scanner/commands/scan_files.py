@@ -28,18 +28,22 @@ from scanner.sources.files import FileSource
 @verify_options
 @click.option("--jobs", "-j", type=int, default=None, help="Processes to use [default: 2 on large trees].")
 @click.option("--max-file-mb", type=float, default=None, help="Files larger than this are streamed in chunks [50].")
+@click.option("--include-deps", is_flag=True,
+              help="Also scan dependency and build folders (.venv, venv, node_modules, site-packages, __pycache__, "
+                   ".tox, .nox, dist, build, .git), skipped by default.")
 def command(paths: tuple[Path, ...], config_file: Path | None, rule_dirs: tuple[Path, ...], baseline: Path | None,
             ignore_file: Path | None, exclude: tuple[str, ...], no_structure: bool, engine: str | None, fmt: str,
             output: Path | None, fail_on: str | None, quiet: bool, color: bool | None, policy: Path | None, as_of: object,
             verify: bool, verify_timeout: float | None, verify_hosts: tuple[str, ...], only_live: bool,
-            jobs: int | None, max_file_mb: float | None) -> int:
+            jobs: int | None, max_file_mb: float | None, include_deps: bool) -> int:
     """Scan files and directories for credentials."""
     cfg = load_config(config_file, paths[0], rule_dirs=rule_dirs, exclude=exclude, no_structure=no_structure,
                       fail_on=fail_on, engine=engine, jobs=jobs, max_file_mb=max_file_mb, policy_file=policy)
     verify_opts = verify_settings(verify, verify_timeout, verify_hosts, only_live)
     started = datetime.now(UTC)  # before compiling and scanning: the reported duration covers both
     eng = Engine.create(cfg)
-    source = FileSource(paths, exclude=cfg.exclude, max_file_mb=cfg.max_file_mb, jobs=cfg.jobs)
+    source = FileSource(paths, exclude=cfg.exclude, max_file_mb=cfg.max_file_mb, jobs=cfg.jobs,
+                        include_deps=include_deps)
     result = source.scan(eng.scanner, eng.hasher)
     report = eng.report_from([result], scan_kind="files", targets=[str(p) for p in paths],
                              suppression=eng.suppression(baseline, ignore_file, paths[0]),
