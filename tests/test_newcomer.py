@@ -142,3 +142,162 @@ def test_a_dependency_folder_named_as_the_target_is_scanned(tmp_path):
     assert r.rc == 1, r.err
     r = cli("scan", "files", tmp_path, "-q")
     assert r.rc == 0, r.err
+
+
+# --------------------------------------------------------------------------- bad input: one line, named, exit code
+
+
+def _one_line_error(r, code: int, *names: str) -> None:
+    assert r.rc == code, (r.rc, r.err)
+    assert "Traceback" not in r.err
+    lines = [line for line in r.err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("credsweep: error: "), r.err
+    for name in names:
+        assert name in lines[0], (name, lines[0])
+
+
+def _repo(tmp_path: Path) -> Path:
+    import subprocess
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    env = {"GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@example.com", "GIT_COMMITTER_NAME": "a",
+           "GIT_COMMITTER_EMAIL": "a@example.com"}
+    for args in (["init", "-q"], ["add", "."], ["commit", "-qm", "init"]):
+        if args[0] == "add":
+            (repo / "README.md").write_text("# r\n", encoding="utf-8")
+        subprocess.run(["git", *args], cwd=repo, check=True, env={**__import__("os").environ, **env})
+    return repo
+
+
+def test_since_and_until_must_be_past_dates(tmp_path):
+    repo = _repo(tmp_path)
+    _one_line_error(cli("scan", "repo", repo, "--since", "notadate"), 2, "--since", "notadate")
+    _one_line_error(cli("scan", "repo", repo, "--since", "2999-01-01"), 2, "--since", "2999-01-01", "future")
+    _one_line_error(cli("scan", "repo", repo, "--until", "yesterdayish"), 2, "--until", "yesterdayish")
+    _one_line_error(cli("scan", "repo", repo, "--until", "2999-01-01T00:00:00"), 2, "--until", "future")
+    _one_line_error(cli("scan", "repo", repo, "--since", "2 days ago", "--until", "2020-01-01"), 2,
+                    "--since", "--until")
+    for ok in (["--since", "2020-01-31"], ["--since", "3 weeks ago"], ["--until", "2020-01-31T12:00:00Z"]):
+        r = cli("scan", "repo", repo, *ok, "-q")
+        assert r.rc == 0, (ok, r.err)
+
+
+def test_missing_path_fifo_and_device_are_refused(tmp_path):
+    import os
+
+    _one_line_error(cli("scan", "files", tmp_path / "nope.txt"), 4, "nope.txt", "no such file")
+    _one_line_error(cli("scan", "files", tmp_path, tmp_path / "typo"), 4, "typo")  # one good target is not enough
+    _one_line_error(cli("scan", "repo", tmp_path / "nope"), 4, "nope", "no such file")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    _one_line_error(cli("scan", "files", fifo, timeout=60), 2, str(fifo), "FIFO")
+    _one_line_error(cli("scan", "repo", fifo, timeout=60), 2, str(fifo), "FIFO")
+    _one_line_error(cli("scan", "files", "/dev/null"), 2, "/dev/null", "device")
+    if os.geteuid() != 0:  # root reads everything
+        locked = tmp_path / "locked"
+        locked.mkdir()
+        locked.chmod(0)
+        try:
+            _one_line_error(cli("scan", "files", locked), 4, str(locked), "permission denied")
+        finally:
+            locked.chmod(0o700)
+
+
+def test_malformed_policy_config_and_ignore_files_are_refused_at_start_up(tmp_path):
+    (tmp_path / "app.py").write_text("x = 1\n", encoding="utf-8")  # nothing here needs the policy
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("max_age_days: [\n", encoding="utf-8")
+    _one_line_error(cli("scan", "files", tmp_path / "app.py", "--policy", policy), 3, str(policy))
+    policy.write_text("max_age_days: -3\n", encoding="utf-8")
+    _one_line_error(cli("scan", "files", tmp_path / "app.py", "--policy", policy), 3, str(policy), "max_age_days")
+    conf = tmp_path / "settings.toml"
+    conf.write_text(f'policy = "{policy.name}"\n', encoding="utf-8")
+    _one_line_error(cli("scan", "files", tmp_path / "app.py", "--config", conf), 3, str(policy))
+    for text, word in (("max_file_mb = -1\n", "max_file_mb"), ("jobs = -2\n", "jobs"), ("jobs = [\n", "TOML")):
+        conf.write_text(text, encoding="utf-8")
+        _one_line_error(cli("scan", "files", tmp_path / "app.py", "--config", conf), 3, str(conf), word)
+    ignore = tmp_path / "ignore.toml"
+    ignore.write_text("[[ignore]]\nreason = 'no fingerprint'\n", encoding="utf-8")
+    _one_line_error(cli("scan", "files", tmp_path / "app.py", "--ignore-file", ignore), 3, str(ignore))
+    repo = _repo(tmp_path)
+    _one_line_error(cli("scan", "repo", repo, "--ignore-file", ignore), 3, str(ignore))
+    # the default ignore file of the target, found without a flag, is checked as well
+    (repo / ".credsweep-ignore.toml").write_text("ignore = [\n", encoding="utf-8")
+    _one_line_error(cli("scan", "repo", repo), 3, ".credsweep-ignore.toml")
+
+
+def test_zero_jobs_negative_sizes_and_timeouts_are_usage_errors(tmp_path):
+    (tmp_path / "a.txt").write_text("x\n", encoding="utf-8")
+    repo = _repo(tmp_path)
+    cases = [
+        (["scan", "files", tmp_path / "a.txt", "-j", "0"], "--jobs"),
+        (["scan", "repo", repo, "-j", "0"], "--jobs"),
+        (["scan", "files", tmp_path / "a.txt", "--max-file-mb", "-1"], "--max-file-mb"),
+        (["scan", "repo", repo, "--max-file-mb", "0"], "--max-file-mb"),
+        (["scan", "files", tmp_path / "a.txt", "--verify-timeout", "-5"], "--verify-timeout"),
+        (["scan", "vault", "--addr", "http://127.0.0.1:9", "--timeout", "-1"], "--timeout"),
+        (["scan", "vault", "--addr", "http://127.0.0.1:9", "--retries", "-1"], "--retries"),
+        (["scan", "aws", "--max-attempts", "0"], "--max-attempts"),
+    ]
+    for args, name in cases:
+        _one_line_error(cli(*args), 2, name)
+
+
+def _all_config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "credsweep-all.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_scan_all_refuses_unknown_and_repeated_sources_and_bad_numbers(tmp_path):
+    (tmp_path / "conf").mkdir()
+    cases = [
+        ("sources:\n  gitlab: [x]\n", "gitlab"),
+        ("sources:\n  paths: [conf]\n  paths: [conf]\n", "'paths' is given twice"),
+        ("sources:\n  vault: {addr: 'http://127.0.0.1:9'}\n  vault: {addr: 'http://127.0.0.1:10'}\n",
+         "'vault' is given twice"),
+        ("sources:\n  paths: [conf, conf]\n", "'conf' twice"),
+        ("sources:\n  vault: {addr: 'http://127.0.0.1:9', timeout: -1}\n", "sources.vault.timeout"),
+        ("sources:\n  aws: {max_attempts: 0}\n", "sources.aws.max_attempts"),
+        ("sources:\n  paths: [conf\n", "not valid YAML"),
+    ]
+    for text, name in cases:
+        config = _all_config(tmp_path, text)
+        _one_line_error(cli("scan", "all", "--config", config), 3, str(config), name)
+
+
+def test_scan_all_with_a_failing_source_is_a_partial_result_and_writes_the_others(tmp_path):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"  # closed once the block ends: connection refused
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "app.yaml").write_text("model: gpt-4o\n", encoding="utf-8")
+    config = _all_config(tmp_path, f"sources:\n  paths: [conf]\n  vault: {{addr: '{dead}', retries: 0}}\n")
+    out = tmp_path / "all.json"
+    env = {"VAULT_TOKEN": "unused-token", "HOME": str(tmp_path)}
+    r = cli("scan", "all", "--config", config, "--format", "json", "-o", out, env=env)
+    assert r.rc == 5, r.err
+    assert "Traceback" not in r.err and dead in r.err and "partial result" in r.err
+    record_file(out)
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert doc["stats"]["files_scanned"] == 1
+    assert [(s["source"], s["reason"]) for s in doc["skipped"]] == [("vault", "unreachable")]
+    # findings win over a partial result
+    (tmp_path / "conf" / "app.yaml").write_text(f'key: "{fake_key("openai.project-key")}"\n', encoding="utf-8")
+    r = cli("scan", "all", "--config", config, "--format", "json", "-o", out, env=env)
+    assert r.rc == 1, r.err
+    record_file(out)
+
+
+def test_report_compare_with_another_schema_version_is_refused(tmp_path):
+    (tmp_path / "a.txt").write_text("x\n", encoding="utf-8")
+    now, old = tmp_path / "now.json", tmp_path / "old.json"
+    assert cli("scan", "files", tmp_path / "a.txt", "--format", "json", "-o", now).rc == 0
+    doc = json.loads(now.read_text(encoding="utf-8"))
+    doc["schema_version"] = "2.0"
+    doc["scan"]["started_at"] = "2020-01-01T00:00:00+00:00"
+    old.write_text(json.dumps(doc), encoding="utf-8")
+    _one_line_error(cli("report", now, "--compare", old, "--format", "json"), 3, str(old), "schema_version", "2.0")

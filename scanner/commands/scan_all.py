@@ -11,8 +11,10 @@ policy: {max_age_days: 90}        # inline, or a path to a policy file
 ```
 
 Vault and AWS credentials come only from the environment (VAULT_TOKEN or VAULT_ROLE_ID/VAULT_SECRET_ID, the AWS
-credential chain); a credential-like key in the file is refused. A source that fails becomes a skip; the exit
-code is 4 only when nothing at all was scanned.
+credential chain); a credential-like key in the file is refused. A source that fails becomes a skip and the
+others are still scanned and written: the exit code is then 5 (partial result) unless findings make it 1, and 4
+only when nothing at all was scanned. A key given twice in the file (a repeated source or setting) and a path
+listed twice are refused.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import click
 from scanner import policy as policy_mod
 from scanner.commands._common import emit, exit_code, load_config, output_options, resolve_now
 from scanner.engine import Engine, nothing_scanned
-from scanner.errors import ConfigError, CredsweepError
+from scanner.errors import EXIT_PARTIAL, ConfigError, CredsweepError, parser_message
 from scanner.model import Skip
 from scanner.policy import Policy
 from scanner.sources.base import CredentialResult, SourceResult
@@ -40,6 +42,8 @@ _VAULT = {"addr": str, "namespace": str, "ca_cert": str, "tls_skip_verify": bool
           "timeout": (int, float), "retries": int, "approle_mount": str}
 _AWS = {"profile": str, "regions": list, "read_values": bool, "services": list, "role_arn": str,
         "external_id": str, "max_attempts": int}
+# the same bounds as the command-line options of scan vault and scan aws
+_RANGES = {"timeout": (0.1, 300.0), "retries": (0, 10), "concurrency": (1, 16), "max_attempts": (1, 20)}
 # never read credentials from the file: they belong in the environment (and out of version control)
 _SECRET_KEYS = frozenset({"token", "vault_token", "secret_id", "role_id", "password", "client_key",
                           "aws_access_key_id", "aws_secret_access_key", "aws_session_token", "access_key_id",
@@ -70,6 +74,11 @@ def _paths(raw: Any, key: str, origin: str, base: Path) -> tuple[Path, ...]:
         raw = [raw]
     if not isinstance(raw, list) or not all(isinstance(p, str) and p for p in raw):
         raise ConfigError(f"{origin}: sources.{key} must be a list of paths")
+    seen = set()
+    for p in raw:
+        if p in seen:
+            raise ConfigError(f"{origin}: sources.{key} lists {p!r} twice")
+        seen.add(p)
     return tuple((base / p).resolve() if not Path(p).is_absolute() else Path(p) for p in raw)
 
 
@@ -92,6 +101,9 @@ def _section(raw: Any, name: str, schema: Mapping[str, Any], origin: str) -> Map
             raise ConfigError(f"{origin}: sources.{name}.{key} has the wrong type")
         if want is list and not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{origin}: sources.{name}.{key} must be a list of strings")
+        if key in _RANGES and not _RANGES[key][0] <= value <= _RANGES[key][1]:
+            low, high = _RANGES[key]
+            raise ConfigError(f"{origin}: sources.{name}.{key} is {value}; it must be between {low:g} and {high:g}")
     return dict(raw)
 
 
@@ -133,16 +145,38 @@ def parse(doc: Any, origin: str, base: Path) -> AllConfig:
                      exclude=tuple(exclude), hash_key_env=hash_env)
 
 
+def _unique_keys_loader() -> Any:
+    """A safe YAML loader that refuses a key given twice in one mapping (PyYAML keeps the last one silently:
+    a repeated ``vault:`` source would drop the first without a word)."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def mapping(loader: Any, node: Any, deep: bool = False) -> Any:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"{key!r} is given twice (a repeated source or setting)", key_node.start_mark)
+            seen.add(key)
+        return loader.construct_mapping(node, deep=deep)
+
+    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    return Loader
+
+
 def load(path: Path) -> AllConfig:
     """Read and validate a YAML configuration file."""
     import yaml
 
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_unique_keys_loader())  # noqa: S506 - a SafeLoader
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        raise ConfigError(f"{path}: not valid YAML: {parser_message(exc)}") from None
     return parse(doc, str(path), path.parent)
 
 
@@ -251,7 +285,8 @@ def command(config_file: Path, rule_dirs: tuple[Path, ...], fmt: str, output: Pa
 
     Each secret appears once in the inventory with every place it was seen (commit, Vault path and version,
     AWS ARN), its age, its violations and the steps to fix them. Vault and AWS credentials come from the
-    environment only. A failing source is reported as skipped; exit code 4 means nothing at all was scanned.
+    environment only. A failing source is reported as skipped and the others are still written: exit code 5
+    (partial result) unless findings make it 1; exit code 4 means nothing at all was scanned.
     """
     started = datetime.now(UTC)
     now = resolve_now(as_of)
@@ -287,4 +322,10 @@ def command(config_file: Path, rule_dirs: tuple[Path, ...], fmt: str, output: Pa
     for s in report.skipped:
         if s.reason == "failed":
             click.echo(f"credsweep: warning: {s.source} {s.target}: {s.detail}", err=True)
-    return exit_code(report, cfg.fail_on, empty)
+    failed = [r for r in (*results, *stored) if not r.scanned_anything]
+    code = exit_code(report, cfg.fail_on, empty, partial=bool(failed))
+    if code == EXIT_PARTIAL:
+        what = "; ".join(f"{s.source} {s.target}: {s.detail}" for r in failed for s in r.skipped[:1])
+        click.echo(f"credsweep: partial result (exit {EXIT_PARTIAL}): {len(failed)} source(s) could not be "
+                   f"scanned, the others were: {what}", err=True)
+    return code
