@@ -322,10 +322,11 @@ def command(config_file: Path, rule_dirs: tuple[Path, ...], fmt: str, output: Pa
     for s in report.skipped:
         if s.reason == "failed":
             click.echo(f"credsweep: warning: {s.source} {s.target}: {s.detail}", err=True)
-    failed = [r for r in (*results, *stored) if not r.scanned_anything]
+    failed = [(r.scanned_anything, r.skipped) for r in results] + [(r.scanned_anything, r.skipped) for r in stored]
+    failed = [f for f in failed if not f[0]]
     code = exit_code(report, cfg.fail_on, empty, partial=bool(failed))
     if code == EXIT_PARTIAL:
-        what = "; ".join(f"{s.source} {s.target}: {s.detail}" for r in failed for s in r.skipped[:1])
+        what = "; ".join(f"{s.source} {s.target}: {s.detail}" for _, skips in failed for s in skips[:1])
         click.echo(f"credsweep: partial result (exit {EXIT_PARTIAL}): {len(failed)} source(s) could not be "
                    f"scanned, the others were: {what}", err=True)
     return code
