@@ -236,8 +236,9 @@ def test_zero_jobs_negative_sizes_and_timeouts_are_usage_errors(tmp_path):
         (["scan", "files", tmp_path / "a.txt", "--max-file-mb", "-1"], "--max-file-mb"),
         (["scan", "repo", repo, "--max-file-mb", "0"], "--max-file-mb"),
         (["scan", "files", tmp_path / "a.txt", "--verify-timeout", "-5"], "--verify-timeout"),
-        (["scan", "vault", "--addr", "http://127.0.0.1:9", "--timeout", "-1"], "--timeout"),
-        (["scan", "vault", "--addr", "http://127.0.0.1:9", "--retries", "-1"], "--retries"),
+        (["scan", "vault", "--addr", "http://127.0.0.1:9", "--request-timeout", "-1"], "--request-timeout"),
+        (["scan", "vault", "--addr", "http://127.0.0.1:9", "--max-attempts", "0"], "--max-attempts"),
+        (["scan", "vault", "--addr", "http://127.0.0.1:9", "-j", "0"], "--jobs"),
         (["scan", "aws", "--max-attempts", "0"], "--max-attempts"),
     ]
     for args, name in cases:
@@ -258,7 +259,9 @@ def test_scan_all_refuses_unknown_and_repeated_sources_and_bad_numbers(tmp_path)
         ("sources:\n  vault: {addr: 'http://127.0.0.1:9'}\n  vault: {addr: 'http://127.0.0.1:10'}\n",
          "'vault' is given twice"),
         ("sources:\n  paths: [conf, conf]\n", "'conf' twice"),
-        ("sources:\n  vault: {addr: 'http://127.0.0.1:9', timeout: -1}\n", "sources.vault.timeout"),
+        ("sources:\n  vault: {addr: 'http://127.0.0.1:9', request_timeout: -1}\n", "sources.vault.request_timeout"),
+        ("sources:\n  vault: {addr: 'http://127.0.0.1:9', jobs: 0}\n", "sources.vault.jobs"),
+        ("sources:\n  vault: {timeout: 5, request_timeout: 5}\n", "give request_timeout only"),
         ("sources:\n  aws: {max_attempts: 0}\n", "sources.aws.max_attempts"),
         ("sources:\n  paths: [conf\n", "not valid YAML"),
     ]
@@ -275,7 +278,7 @@ def test_scan_all_with_a_failing_source_is_a_partial_result_and_writes_the_other
         dead = f"http://127.0.0.1:{s.getsockname()[1]}"  # closed once the block ends: connection refused
     (tmp_path / "conf").mkdir()
     (tmp_path / "conf" / "app.yaml").write_text("model: gpt-4o\n", encoding="utf-8")
-    config = _all_config(tmp_path, f"sources:\n  paths: [conf]\n  vault: {{addr: '{dead}', retries: 0}}\n")
+    config = _all_config(tmp_path, f"sources:\n  paths: [conf]\n  vault: {{addr: '{dead}', max_attempts: 1}}\n")
     out = tmp_path / "all.json"
     env = {"VAULT_TOKEN": "unused-token", "HOME": str(tmp_path)}
     r = cli("scan", "all", "--config", config, "--format", "json", "-o", out, env=env)
@@ -355,3 +358,96 @@ def test_demo_from_a_checkout_root_is_not_shadowed_and_leaves_nothing_behind(tmp
         assert (clone / "demo" / name).stat().st_size > 1000
         record_file(clone / "demo" / name)
     assert list(tmp.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- one name per concept
+
+
+def test_old_names_still_work_with_one_line_deprecation_warning(tmp_path):
+    dead = "http://127.0.0.1:9"  # discard port: connection refused, quickly
+    env = {"VAULT_TOKEN": "unused-token", "HOME": str(tmp_path)}
+    new = cli("scan", "vault", "--addr", dead, "--request-timeout", "0.5", "--max-attempts", "1", "-j", "2", env=env)
+    old = cli("scan", "vault", "--addr", dead, "--timeout", "0.5", "--retries", "0", "--concurrency", "2", env=env)
+    assert new.rc == old.rc == 4, (new.err, old.err)
+    assert "deprecated" not in new.err
+    warnings = [line for line in old.err.splitlines() if "deprecated" in line]
+    assert warnings == [
+        "credsweep: warning: --timeout is deprecated and goes in the next release; use --request-timeout",
+        "credsweep: warning: --retries is deprecated and goes in the next release; use --max-attempts (retries + 1)",
+        "credsweep: warning: --concurrency is deprecated and goes in the next release; use --jobs",
+    ]
+    # ignore add: --ignore-file, like the scans and the ignore_file setting; --file still works
+    fp = "0123456789abcdef0123456789abcdef"
+    r = cli("ignore", "add", fp, "--reason", "fixture", "--ignore-file", tmp_path / "a.toml")
+    assert r.rc == 0 and "deprecated" not in r.err and fp in (tmp_path / "a.toml").read_text(encoding="utf-8")
+    r = cli("ignore", "add", fp, "--reason", "fixture", "--file", tmp_path / "b.toml")
+    assert r.rc == 0, r.err
+    assert r.err.strip() == "credsweep: warning: --file is deprecated and goes in the next release; use --ignore-file"
+    assert fp in (tmp_path / "b.toml").read_text(encoding="utf-8")
+    # scan all: the keys are the options' names; the old keys warn and still apply
+    (tmp_path / "conf").mkdir()
+    for keys, warned in (("jobs: 2, request_timeout: 0.5, max_attempts: 1", False),
+                         ("concurrency: 2, timeout: 0.5, retries: 0", True)):
+        config = _all_config(tmp_path, f"sources:\n  paths: [conf]\n  vault: {{addr: '{dead}', {keys}}}\n")
+        r = cli("scan", "all", "--config", config, "--format", "json", env=env)
+        assert r.rc == 5, r.err
+        lines = [line for line in r.err.splitlines() if "deprecated" in line]
+        assert len(lines) == (3 if warned else 0), r.err
+        if warned:
+            assert f"{config}: sources.vault.retries is deprecated" in r.err and "sources.vault.max_attempts" in r.err
+
+
+# --------------------------------------------------------------------------- README options table vs --help
+
+SCANS = ("files", "repo", "vault", "aws", "all")
+ON = {"every scan": SCANS, "`report`": ("report",), "files": ("files",), "repo": ("repo",)}
+
+
+def readme_options_table() -> list[tuple[list[str], list[str]]]:
+    """(options, commands) per row of the README table whose header is '| option | on | meaning |'."""
+    import re
+
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").split("\n")
+    start = lines.index("| option | on | meaning |")
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+        options = [o for code in re.findall(r"`([^`]+)`", cells[0]) for o in re.findall(r"(?<![\w-])-{1,2}[a-z][\w-]*", code)]
+        commands = [c for part in cells[1].split(",") for c in ON[part.strip()]]
+        rows.append((options, commands))
+    return rows
+
+
+def _help_options(*command: str) -> set[str]:
+    import re
+
+    r = cli(*command, "--help")
+    assert r.rc == 0, r.err
+    return set(re.findall(r"(?<![\w-])-{1,2}[a-z][\w-]*", r.out))
+
+
+def test_readme_options_table_matches_help():
+    rows = readme_options_table()
+    assert len(rows) >= 10
+    helps = {c: _help_options(*(("report",) if c == "report" else ("scan", c))) for c in (*SCANS, "report")}
+    for options, commands in rows:
+        for option in options:
+            for command in commands:
+                assert option in helps[command], f"README lists {option} on {command}, its --help does not"
+
+
+def test_every_shared_scan_option_is_in_the_readme_table():
+    import click
+
+    from scanner.commands._common import output_options, rule_options, verify_options
+
+    def names(decorator) -> set[str]:
+        cmd = click.command()(decorator(lambda **_: None))
+        return {o for p in cmd.params for o in (*p.opts, *p.secondary_opts)}
+
+    shared = names(output_options) | names(rule_options) | names(verify_options)
+    listed = {o for options, _ in readme_options_table() for o in options}
+    assert shared - listed == set()
+    assert {"--include-deps", "-j", "--jobs", "--max-file-mb"} <= listed

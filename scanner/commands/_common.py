@@ -61,6 +61,23 @@ def output_options(fn: F) -> F:
     return fn
 
 
+def deprecation_warning(old: str, new: str) -> None:
+    """One line on stderr for an old name that still works for one release."""
+    click.echo(f"credsweep: warning: {old} is deprecated and goes in the next release; use {new}", err=True)
+
+
+def deprecated_option(old: str, new: str, dest: str, **kwargs: Any) -> Callable[[F], F]:
+    """A hidden option under an old name (``--timeout``) for a concept that now has one name (``--request-timeout``):
+    it still works, with a one-line warning; the command reads it as ``dest`` when the new name is not given."""
+
+    def warn(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value is not None:
+            deprecation_warning(old, new)
+        return value
+
+    return click.option(old, dest, hidden=True, default=None, callback=warn, expose_value=True, **kwargs)
+
+
 def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     ctx.meta[f"credsweep.{param.name}"] = value
     return value

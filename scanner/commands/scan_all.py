@@ -28,7 +28,14 @@ from typing import Any
 import click
 
 from scanner import policy as policy_mod
-from scanner.commands._common import emit, exit_code, load_config, output_options, resolve_now
+from scanner.commands._common import (
+    deprecation_warning,
+    emit,
+    exit_code,
+    load_config,
+    output_options,
+    resolve_now,
+)
 from scanner.engine import Engine, nothing_scanned
 from scanner.errors import EXIT_PARTIAL, ConfigError, CredsweepError, parser_message
 from scanner.model import Skip
@@ -38,12 +45,15 @@ from scanner.sources.base import CredentialResult, SourceResult
 _TOP = frozenset({"sources", "policy", "exclude", "hash_key_env"})
 _SOURCES = frozenset({"repos", "paths", "vault", "aws"})
 _VAULT = {"addr": str, "namespace": str, "ca_cert": str, "tls_skip_verify": bool, "mounts": list, "paths": list,
-          "read_values": bool, "tokens": bool, "policies": bool, "auth_methods": bool, "concurrency": int,
-          "timeout": (int, float), "retries": int, "approle_mount": str}
+          "read_values": bool, "tokens": bool, "policies": bool, "auth_methods": bool, "jobs": int,
+          "request_timeout": (int, float), "max_attempts": int, "approle_mount": str}
+# one name per concept, the same as the command-line options: the old keys still work for one release
+_DEPRECATED = {"vault": {"concurrency": "jobs", "timeout": "request_timeout", "retries": "max_attempts"}}
 _AWS = {"profile": str, "regions": list, "read_values": bool, "services": list, "role_arn": str,
         "external_id": str, "max_attempts": int}
 # the same bounds as the command-line options of scan vault and scan aws
-_RANGES = {"timeout": (0.1, 300.0), "retries": (0, 10), "concurrency": (1, 16), "max_attempts": (1, 20)}
+_RANGES = {"request_timeout": (0.1, 300.0), "jobs": (1, 16), "max_attempts": (1, 20)}
+_VAULT_ATTEMPTS = (1, 11)
 # never read credentials from the file: they belong in the environment (and out of version control)
 _SECRET_KEYS = frozenset({"token", "vault_token", "secret_id", "role_id", "password", "client_key",
                           "aws_access_key_id", "aws_secret_access_key", "aws_session_token", "access_key_id",
@@ -89,6 +99,15 @@ def _section(raw: Any, name: str, schema: Mapping[str, Any], origin: str) -> Map
         return {}
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{origin}: sources.{name} must be a mapping of settings")
+    renamed = dict(raw)
+    for old, new in _DEPRECATED.get(name, {}).items():
+        if old in renamed:
+            if new in renamed:
+                raise ConfigError(f"{origin}: sources.{name}: give {new} only ({old} is its old name)")
+            deprecation_warning(f"{origin}: sources.{name}.{old}", f"sources.{name}.{new}")
+            value = renamed.pop(old)
+            renamed[new] = value + 1 if old == "retries" and isinstance(value, int) else value
+    raw = renamed
     for key, value in raw.items():
         if str(key).lower() in _SECRET_KEYS:
             raise ConfigError(f"{origin}: sources.{name}.{key}: credentials are never read from the configuration "
@@ -101,8 +120,9 @@ def _section(raw: Any, name: str, schema: Mapping[str, Any], origin: str) -> Map
             raise ConfigError(f"{origin}: sources.{name}.{key} has the wrong type")
         if want is list and not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{origin}: sources.{name}.{key} must be a list of strings")
-        if key in _RANGES and not _RANGES[key][0] <= value <= _RANGES[key][1]:
-            low, high = _RANGES[key]
+        bounds = _VAULT_ATTEMPTS if (name, key) == ("vault", "max_attempts") else _RANGES.get(key)
+        if bounds is not None and not bounds[0] <= value <= bounds[1]:
+            low, high = bounds
             raise ConfigError(f"{origin}: sources.{name}.{key} is {value}; it must be between {low:g} and {high:g}")
     return dict(raw)
 
@@ -220,10 +240,11 @@ def _scan_vault(eng: Engine, conf: Mapping[str, Any], policy: Policy, now: datet
         settings = VaultSettings.resolve(addr=conf.get("addr"), namespace=conf.get("namespace"),
                                          ca_cert=conf.get("ca_cert"),
                                          tls_skip_verify=bool(conf.get("tls_skip_verify", False)),
-                                         timeout=float(conf.get("timeout", 10.0)), retries=int(conf.get("retries", 3)),
+                                         timeout=float(conf.get("request_timeout", 10.0)),
+                                         retries=int(conf.get("max_attempts", 4)) - 1,
                                          approle_mount=str(conf.get("approle_mount", "approle")))
         target = settings.addr
-        concurrency = int(conf.get("concurrency", 4))
+        concurrency = int(conf.get("jobs", 4))
         client = connect(settings, concurrency=concurrency)
         options = VaultOptions(mounts=tuple(conf.get("mounts") or ()), paths=tuple(conf.get("paths") or ()),
                                read_values=bool(conf.get("read_values", False)),
