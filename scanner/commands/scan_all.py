@@ -177,6 +177,7 @@ def _unique_keys_loader() -> Any:
         seen: set[Any] = set()
         for key_node, _ in node.value:
             key = loader.construct_object(key_node, deep=deep)
+            key = key if isinstance(key, str | int | float | bool) or key is None else repr(key)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"{key!r} is given twice (a repeated source or setting)", key_node.start_mark)
@@ -192,7 +193,7 @@ def load(path: Path) -> AllConfig:
     import yaml
 
     try:
-        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_unique_keys_loader())  # noqa: S506 - a SafeLoader
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_unique_keys_loader())  # a SafeLoader subclass
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:
