@@ -74,7 +74,7 @@ def cli() -> None:
     """credsweep: find AI-inference and MLOps credentials and check their hygiene.
 
     Exit codes: 0 nothing at or above --fail-on, 1 findings, 2 usage error, 3 bad configuration or rules,
-    4 nothing could be scanned.
+    4 nothing could be scanned, 5 partial result (scan all: a source failed, the others were written).
     """
 
 
@@ -97,6 +97,10 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("credsweep: aborted", err=True)
         sys.exit(130)
+    except click.UsageError as exc:  # one line, naming the option or argument (click's own text), and where to look
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        click.echo(f"credsweep: error: {exc.format_message()}{hint}", err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         _show(exc)
         sys.exit(exc.exit_code)

@@ -71,8 +71,13 @@ def from_table(table: Mapping[str, Any], origin: str, base: Path) -> ScanConfig:
         overrides = {k: Severity.parse(str(v)) for k, v in dict(table.get("severity", {})).items()}
         fail_on = Severity.parse(str(table.get("fail_on", "low")))
         max_mb = float(table.get("max_file_mb", DEFAULT_MAX_FILE_MB))
+        jobs = table.get("jobs", 0)
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"{origin}: {exc}") from None
+    if not max_mb > 0:
+        raise ConfigError(f"{origin}: 'max_file_mb' must be above 0 (it is {max_mb:g})")
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 0:
+        raise ConfigError(f"{origin}: 'jobs' must be a whole number, 1 or more (0 or absent: automatic)")
     ignore = table.get("ignore_file")
     policy = table.get("policy")
     return ScanConfig(
@@ -87,7 +92,7 @@ def from_table(table: Mapping[str, Any], origin: str, base: Path) -> ScanConfig:
         hash_key_env=table.get("hash_key_env"),
         structure=bool(table.get("structure", True)),
         engine=str(table.get("engine", "auto")),
-        jobs=int(table.get("jobs", 0)),
+        jobs=jobs,
         policy_file=base / policy if isinstance(policy, str) else None,
         origin=origin,
     )

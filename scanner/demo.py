@@ -239,9 +239,18 @@ class DemoResult:
     workdir: Path
 
 
-def _scan(args: list[str], out: Path, env: dict[str, str] | None = None) -> Path:
-    cmd = [sys.executable, "-m", "scanner", *args, "--format", "json", "--output", str(out), "--quiet"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=600)
+def _credsweep(args: list[str], workdir: Path, env: dict[str, str] | None = None,
+               timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run this installation's CLI in a subprocess that nothing in the caller's directory can shadow: ``-P`` keeps
+    the working directory off ``sys.path`` (a clone's own ``scanner/`` folder would otherwise be imported instead
+    of the installed package) and the process runs in the demo's work directory."""
+    cmd = [sys.executable, "-P", "-m", "scanner", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=workdir, timeout=timeout,
+                          env={**os.environ, **(env or {}), "PYTHONSAFEPATH": "1"})
+
+
+def _scan(args: list[str], out: Path, workdir: Path, env: dict[str, str] | None = None) -> Path:
+    proc = _credsweep([*args, "--format", "json", "--output", str(out), "--quiet"], workdir, env)
     if proc.returncode not in (0, 1) or not out.is_file():
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         raise DemoError(f"`credsweep {' '.join(args[:2])}` failed (exit {proc.returncode}): {last}")
@@ -256,7 +265,7 @@ def run(output: Path, sarif: Path, workdir: Path, say: Callable[[str], None]) ->
     say(f"creating the example repository {repo}")
     make_repo(repo, keys, now)
     results = []
-    results.append(_scan(["scan", "repo", str(repo)], workdir / "repo.json"))
+    results.append(_scan(["scan", "repo", str(repo)], workdir / "repo.json", workdir))
     say("starting OpenBao (dev mode) on 127.0.0.1")
     with openbao(workdir) as (addr, token):
         seed_vault(addr, token, keys, now)
@@ -265,7 +274,7 @@ def run(output: Path, sarif: Path, workdir: Path, say: Callable[[str], None]) ->
         token_file.chmod(0o600)
         say(f"scanning Vault at {addr}")
         results.append(_scan(["scan", "vault", "--addr", addr, "--token-file", str(token_file), "--read-values"],
-                             workdir / "vault.json"))
+                             workdir / "vault.json", workdir))
     say("starting moto (AWS) on 127.0.0.1")
     with moto_server() as endpoint:
         seed_aws(endpoint, keys, now)
@@ -273,11 +282,12 @@ def run(output: Path, sarif: Path, workdir: Path, say: Callable[[str], None]) ->
                "AWS_DEFAULT_REGION": REGION, "AWS_CONFIG_FILE": os.devnull,
                "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
         say(f"scanning AWS at {endpoint}")
-        results.append(_scan(["scan", "aws", "--region", REGION, "--read-values"], workdir / "aws.json", env))
+        results.append(_scan(["scan", "aws", "--region", REGION, "--read-values"], workdir / "aws.json", workdir,
+                             env))
     say("servers stopped; writing the combined report")
     for fmt, target in (("html", output), ("sarif", sarif)):
-        proc = subprocess.run([sys.executable, "-m", "scanner", "report", *map(str, results), "--format", fmt,
-                               "--output", str(target)], capture_output=True, text=True, timeout=300)
+        proc = _credsweep(["report", *map(str, results), "--format", fmt, "--output", str(target)], workdir,
+                          timeout=300)
         if proc.returncode != 0:
             raise DemoError(f"credsweep report --format {fmt} failed: {proc.stderr.strip()[-300:]}")
     return DemoResult(html=output, sarif=sarif, results=results, workdir=workdir)

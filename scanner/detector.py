@@ -45,6 +45,8 @@ def keep_reason(hit: RawHit, secret: str, path: str, lead: bytes = b"") -> str |
         return filters.generic_noise(secret, path) or filters.generic_name_noise(lead.decode("utf-8", "replace"))
     if rule.context and filters.looks_like_identifier(secret):
         return "identifier"
+    if rule.context and filters.is_resource_name(secret):
+        return "resource-name"
     if "lock-files" in rule.filters and filters.is_lock_file(path):
         return "lock-file"
     return None

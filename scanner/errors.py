@@ -10,6 +10,16 @@ EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 EXIT_CONFIG = 3
 EXIT_NOTHING_SCANNED = 4
+EXIT_PARTIAL = 5  # scan all: a source failed as a whole, the others were scanned and written (findings win: 1)
+
+
+def parser_message(exc: BaseException) -> str:
+    """A parser's error on one line: PyYAML's "problem at line N, column M" (its own text spans several lines,
+    with a snippet of the input), anything else with whitespace collapsed."""
+    problem, mark = getattr(exc, "problem", None), getattr(exc, "problem_mark", None)
+    if problem and mark is not None:
+        return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
+    return " ".join(str(exc).split()) or exc.__class__.__name__
 
 
 class CredsweepError(Exception):

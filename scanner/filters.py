@@ -123,6 +123,21 @@ def looks_like_identifier(value: str) -> bool:
     return all(_WORD_PART.match(w) for w in words) and all(set(w) & _VOWELS or len(w) <= 3 for w in letters)
 
 
+# Names of infrastructure things, not values: CloudFormation resource types (``AWS::ApiGateway::ApiKey``,
+# ``AWS::AppSync::ApiKey``) and Terraform references to a resource's attribute (``aws_api_gateway_api_key.chat.id``,
+# ``${aws_appsync_api_key.main[0].key}``): the name holds "ApiKey" but the value is an identifier.
+_RESOURCE_NAME = re.compile(
+    r"^(?:[A-Z][A-Za-z0-9]*::[A-Za-z0-9]+::[A-Za-z0-9]+(?:::[A-Za-z0-9]+)?"
+    r"|\$\{?[a-z][a-z0-9]*(?:_[a-z0-9]+)+\.[A-Za-z_][\w-]*(?:\[[^\]]*\])?(?:\.[A-Za-z_][\w-]*)+\}?"
+    r"|(?:data\.)?[a-z][a-z0-9]*(?:_[a-z0-9]+)+\.[A-Za-z_][\w-]*(?:\[[^\]]*\])?(?:\.[A-Za-z_][\w-]*)+)$"
+)
+
+
+def is_resource_name(value: str) -> bool:
+    """A CloudFormation resource type or a Terraform resource reference: infrastructure names, not secrets."""
+    return bool(_RESOURCE_NAME.match(value))
+
+
 _TEST_PATH = re.compile(
     r"(^|/)(tests?|testing|spec|specs|__tests__|fixtures?|testdata|examples?|samples?|docs?)/"
     r"|(^|/)(test_[^/]*|[^/]*_test\.[a-z]+|[^/]*\.(spec|test)\.[jt]sx?|conftest\.py|examples?-\d+\.json)$",
@@ -144,6 +159,8 @@ def generic_noise(secret: str, path: str) -> str | None:
     """Reason a generic-rule candidate is noise, or None. Uses detect-secrets' heuristic filters."""
     if _UUID.match(secret):
         return "uuid"
+    if is_resource_name(secret):
+        return "resource-name"
     if secret.startswith("data:"):
         return "data-uri"
     if is_lock_file(path):

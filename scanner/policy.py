@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from scanner.errors import ConfigError
+from scanner.errors import ConfigError, parser_message
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -138,5 +138,5 @@ def load(path: Path | None) -> Policy:
 
             doc = yaml.safe_load(text) or {}
     except Exception as exc:  # noqa: BLE001 - any parser error is a config error with the parser's message
-        raise ConfigError(f"{path}: not a valid policy file: {exc}") from None
+        raise ConfigError(f"{path}: not a valid policy file: {parser_message(exc)}") from None
     return from_mapping(doc, str(path))

@@ -329,8 +329,10 @@ def _cache_put(source: str, raws: list[tuple[dict[str, Any], str]]) -> None:
 
 
 def load_dir(path: Path) -> RuleSet:
-    """Load every ``*.yaml``/``*.yml`` rule file in a directory (or one file)."""
-    files = [path] if path.is_file() else sorted([*path.glob("*.yaml"), *path.glob("*.yml")])
+    """Load every ``*.yaml``/``*.yml`` rule file in a directory (or one file); in a directory, files whose name
+    starts with ``_`` (such as the shipped ``_runbooks.yaml``) are data, not rule files."""
+    files = [path] if path.is_file() else sorted(f for f in [*path.glob("*.yaml"), *path.glob("*.yml")]
+                                                 if not f.name.startswith("_"))
     if not files:
         raise RuleError(f"{path}: no rule files (*.yaml) found")
     rules: list[Rule] = []

@@ -236,7 +236,7 @@ def tree_ignore_candidates(root: Path | None) -> list[Path]:
 
 def count_excluded(targets: Sequence[str], patterns: Sequence[str]) -> int:
     """Files under the targets that the patterns exclude (working tree only; history is not walked)."""
-    from scanner.sources.files import SKIP_DIRS, _excluded
+    from scanner.sources.files import DEPENDENCY_DIRS, SKIP_DIRS, _excluded
 
     if not patterns:
         return 0
@@ -247,7 +247,7 @@ def count_excluded(targets: Sequence[str], patterns: Sequence[str]) -> int:
             n += _excluded(root.name, patterns)
             continue
         for dirpath, dirnames, filenames in os.walk(root):
-            dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS]
+            dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS and d not in DEPENDENCY_DIRS]
             rel_dir = os.path.relpath(dirpath, root)
             rel_dir = "" if rel_dir == "." else rel_dir.replace(os.sep, "/") + "/"
             n += sum(1 for fn in filenames if _excluded(rel_dir + fn, patterns))

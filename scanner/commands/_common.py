@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
+import stat
 import sys
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -14,7 +16,14 @@ import click
 from scanner import formats
 from scanner import policy as policy_mod
 from scanner.config import ScanConfig
-from scanner.errors import EXIT_FINDINGS, EXIT_NOTHING_SCANNED, EXIT_OK, UsageError
+from scanner.errors import (
+    EXIT_FINDINGS,
+    EXIT_NOTHING_SCANNED,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    NothingScannedError,
+    UsageError,
+)
 from scanner.formats.base import FormatOptions
 from scanner.model import Report, Severity
 from scanner.policy import Policy
@@ -54,6 +63,23 @@ def output_options(fn: F) -> F:
     ):
         fn = opt(fn)
     return fn
+
+
+def deprecation_warning(old: str, new: str) -> None:
+    """One line on stderr for an old name that still works for one release."""
+    click.echo(f"credsweep: warning: {old} is deprecated and goes in the next release; use {new}", err=True)
+
+
+def deprecated_option(old: str, new: str, dest: str, **kwargs: Any) -> Callable[[F], F]:
+    """A hidden option under an old name (``--timeout``) for a concept that now has one name (``--request-timeout``):
+    it still works, with a one-line warning; the command reads it as ``dest`` when the new name is not given."""
+
+    def warn(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value is not None:
+            deprecation_warning(old, new)
+        return value
+
+    return click.option(old, dest, hidden=True, default=None, callback=warn, expose_value=True, **kwargs)
 
 
 def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
@@ -122,13 +148,65 @@ def verify_settings(verify: bool, verify_timeout: float | None, verify_hosts: tu
 
 
 def load_config(config_file: Path | None, target: Path | None, **overrides: Any) -> ScanConfig:
-    """Settings from file, then command-line overrides, across the trust boundary (scanner/trust.py)."""
+    """Settings from file, then command-line overrides, across the trust boundary (scanner/trust.py). The policy
+    file is read here, at start-up, so a broken one is refused before any scan even when no check needs it."""
     from scanner import trust
 
     ctx = click.get_current_context(silent=True)
     meta = ctx.meta if ctx else {}
-    return trust.load_settings(config_file, target, no_repo_config=bool(meta.get("credsweep.no_repo_config")),
-                               verify_custom_rules=bool(meta.get("credsweep.verify_custom_rules")), **overrides)
+    cfg = trust.load_settings(config_file, target, no_repo_config=bool(meta.get("credsweep.no_repo_config")),
+                              verify_custom_rules=bool(meta.get("credsweep.verify_custom_rules")), **overrides)
+    if cfg.policy_file is not None:
+        policy_mod.load(cfg.policy_file)
+    return cfg
+
+
+_SPECIAL = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+            (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def check_targets(paths: Sequence[Path]) -> None:
+    """Refuse, before anything is scanned, a target that is missing or unreadable (exit 4) or is not a file or a
+    directory (a FIFO or a device would block or never end; exit 2). The message names the path."""
+    for p in paths:
+        try:
+            st = os.stat(p)
+        except FileNotFoundError:
+            raise NothingScannedError(f"{p}: no such file or directory") from None
+        except OSError as exc:
+            raise NothingScannedError(f"{p}: cannot read: {exc.strerror or exc.__class__.__name__}") from None
+        for test, what in _SPECIAL:
+            if test(st.st_mode):
+                raise UsageError(f"{p} is {what}, not a file or a directory; give files or directories to scan")
+        if not os.access(p, os.R_OK | (os.X_OK if stat.S_ISDIR(st.st_mode) else 0)):
+            raise NothingScannedError(f"{p}: cannot read: permission denied")
+
+
+_RELATIVE = re.compile(r"^(\d+)\s*(second|minute|hour|day|week|month|year)s?\s+ago$", re.I)
+_UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 7 * 86400, "month": 30 * 86400,
+                 "year": 365 * 86400}
+
+
+def parse_date_option(flag: str, value: str | None, now: datetime) -> datetime | None:
+    """A ``--since``/``--until`` value: an ISO date or time (2026-01-31, 2026-01-31T12:00:00, with an optional
+    offset; UTC without one) or ``N days ago`` (seconds, minutes, hours, days, weeks, months, years).
+    Anything else, or a moment after ``now``, is a usage error naming the option."""
+    if value is None:
+        return None
+    text = value.strip()
+    m = _RELATIVE.match(text)
+    if m:
+        return now - timedelta(seconds=int(m.group(1)) * _UNIT_SECONDS[m.group(2).lower()])
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+    except ValueError:
+        when = None
+    if when is None:
+        raise UsageError(f"{flag} {value!r} is not a date: give 2026-01-31, 2026-01-31T12:00:00 or '30 days ago'")
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    if when > now:
+        raise UsageError(f"{flag} {value!r} is in the future")
+    return when
 
 
 def resolve_now(as_of: datetime | None) -> datetime:
@@ -143,8 +221,9 @@ def load_policy(policy_file: Path | None, cfg: ScanConfig) -> Policy:
     return policy_mod.load(policy_file or cfg.policy_file)
 
 
-def exit_code(report: Report, fail_on: Severity, nothing_scanned: bool = False) -> int:
-    """0 clean, 1 something new at or above fail_on, 4 nothing could be scanned (or settings excluded it all)."""
+def exit_code(report: Report, fail_on: Severity, nothing_scanned: bool = False, partial: bool = False) -> int:
+    """0 clean, 1 something new at or above fail_on, 4 nothing could be scanned (or settings excluded it all),
+    5 a source failed as a whole while others were scanned (``partial``; findings win over it)."""
     if nothing_scanned or EXCLUDED_EVERYTHING in report.notes:
         if not nothing_scanned:
             click.echo(f"credsweep: error: {EXCLUDED_EVERYTHING}", err=True)
@@ -153,7 +232,7 @@ def exit_code(report: Report, fail_on: Severity, nothing_scanned: bool = False) 
         return EXIT_FINDINGS
     if any(v.severity >= fail_on for v in report.violations):
         return EXIT_FINDINGS
-    return EXIT_OK
+    return EXIT_PARTIAL if partial else EXIT_OK
 
 
 def emit(report: Report, fmt: str, output: Path | None, *, quiet: bool = False, color: bool | None = None,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from scanner.commands._common import deprecated_option
 from scanner.config import IGNORE_FILE
 from scanner.errors import EXIT_OK, UsageError
 from scanner.suppress import ignore_entry_toml, load_ignore_file
@@ -21,10 +22,12 @@ def ignore() -> None:
 @click.argument("fingerprint")
 @click.option("--reason", required=True, help="Why this value is acceptable (kept in the file).")
 @click.option("--expires", type=click.DateTime(formats=["%Y-%m-%d"]), help="Date after which it fails again.")
-@click.option("--file", "path", type=click.Path(dir_okay=False, path_type=Path), default=Path(IGNORE_FILE),
-              show_default=True)
-def add(fingerprint: str, reason: str, expires: object, path: Path) -> int:
+@click.option("--ignore-file", "path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help=f"The ignore file, as for the scans' --ignore-file [default: {IGNORE_FILE}].")
+@deprecated_option("--file", "--ignore-file", "old_path", type=click.Path(dir_okay=False, path_type=Path))
+def add(fingerprint: str, reason: str, expires: object, path: Path | None, old_path: Path | None) -> int:
     """Append FINGERPRINT (from any credsweep output) to the ignore file."""
+    path = path or old_path or Path(IGNORE_FILE)
     fp = fingerprint.strip()
     if not fp or not all(c in "0123456789abcdef" for c in fp):
         raise UsageError("a fingerprint is the hex string credsweep prints after 'fingerprint'")

@@ -11,8 +11,10 @@ policy: {max_age_days: 90}        # inline, or a path to a policy file
 ```
 
 Vault and AWS credentials come only from the environment (VAULT_TOKEN or VAULT_ROLE_ID/VAULT_SECRET_ID, the AWS
-credential chain); a credential-like key in the file is refused. A source that fails becomes a skip; the exit
-code is 4 only when nothing at all was scanned.
+credential chain); a credential-like key in the file is refused. A source that fails becomes a skip and the
+others are still scanned and written: the exit code is then 5 (partial result) unless findings make it 1, and 4
+only when nothing at all was scanned. A key given twice in the file (a repeated source or setting) and a path
+listed twice are refused.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import click
 
 from scanner import policy as policy_mod
 from scanner.commands._common import (
+    deprecation_warning,
     emit,
     exit_code,
     load_config,
@@ -35,7 +38,7 @@ from scanner.commands._common import (
     resolve_now,
 )
 from scanner.engine import Engine, nothing_scanned
-from scanner.errors import ConfigError, CredsweepError
+from scanner.errors import EXIT_PARTIAL, ConfigError, CredsweepError, parser_message
 from scanner.model import Skip
 from scanner.policy import Policy
 from scanner.safetext import display
@@ -44,10 +47,15 @@ from scanner.sources.base import CredentialResult, SourceResult
 _TOP = frozenset({"sources", "policy", "exclude", "hash_key_env"})
 _SOURCES = frozenset({"repos", "paths", "vault", "aws"})
 _VAULT = {"addr": str, "namespace": str, "ca_cert": str, "tls_skip_verify": bool, "mounts": list, "paths": list,
-          "read_values": bool, "tokens": bool, "policies": bool, "auth_methods": bool, "concurrency": int,
-          "timeout": (int, float), "retries": int, "approle_mount": str}
+          "read_values": bool, "tokens": bool, "policies": bool, "auth_methods": bool, "jobs": int,
+          "request_timeout": (int, float), "max_attempts": int, "approle_mount": str}
+# one name per concept, the same as the command-line options: the old keys still work for one release
+_DEPRECATED = {"vault": {"concurrency": "jobs", "timeout": "request_timeout", "retries": "max_attempts"}}
 _AWS = {"profile": str, "regions": list, "read_values": bool, "services": list, "role_arn": str,
         "external_id": str, "max_attempts": int}
+# the same bounds as the command-line options of scan vault and scan aws
+_RANGES = {"request_timeout": (0.1, 300.0), "jobs": (1, 16), "max_attempts": (1, 20)}
+_VAULT_ATTEMPTS = (1, 11)
 # never read credentials from the file: they belong in the environment (and out of version control)
 _SECRET_KEYS = frozenset({"token", "vault_token", "secret_id", "role_id", "password", "client_key",
                           "aws_access_key_id", "aws_secret_access_key", "aws_session_token", "access_key_id",
@@ -78,6 +86,11 @@ def _paths(raw: Any, key: str, origin: str, base: Path) -> tuple[Path, ...]:
         raw = [raw]
     if not isinstance(raw, list) or not all(isinstance(p, str) and p for p in raw):
         raise ConfigError(f"{origin}: sources.{key} must be a list of paths")
+    seen = set()
+    for p in raw:
+        if p in seen:
+            raise ConfigError(f"{origin}: sources.{key} lists {p!r} twice")
+        seen.add(p)
     return tuple((base / p).resolve() if not Path(p).is_absolute() else Path(p) for p in raw)
 
 
@@ -88,6 +101,15 @@ def _section(raw: Any, name: str, schema: Mapping[str, Any], origin: str) -> Map
         return {}
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{origin}: sources.{name} must be a mapping of settings")
+    renamed = dict(raw)
+    for old, new in _DEPRECATED.get(name, {}).items():
+        if old in renamed:
+            if new in renamed:
+                raise ConfigError(f"{origin}: sources.{name}: give {new} only ({old} is its old name)")
+            deprecation_warning(f"{origin}: sources.{name}.{old}", f"sources.{name}.{new}")
+            value = renamed.pop(old)
+            renamed[new] = value + 1 if old == "retries" and isinstance(value, int) else value
+    raw = renamed
     for key, value in raw.items():
         if str(key).lower() in _SECRET_KEYS:
             raise ConfigError(f"{origin}: sources.{name}.{key}: credentials are never read from the configuration "
@@ -100,6 +122,10 @@ def _section(raw: Any, name: str, schema: Mapping[str, Any], origin: str) -> Map
             raise ConfigError(f"{origin}: sources.{name}.{key} has the wrong type")
         if want is list and not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{origin}: sources.{name}.{key} must be a list of strings")
+        bounds = _VAULT_ATTEMPTS if (name, key) == ("vault", "max_attempts") else _RANGES.get(key)
+        if bounds is not None and not bounds[0] <= value <= bounds[1]:
+            low, high = bounds
+            raise ConfigError(f"{origin}: sources.{name}.{key} is {value}; it must be between {low:g} and {high:g}")
     return dict(raw)
 
 
@@ -141,16 +167,39 @@ def parse(doc: Any, origin: str, base: Path) -> AllConfig:
                      exclude=tuple(exclude), hash_key_env=hash_env)
 
 
+def _unique_keys_loader() -> Any:
+    """A safe YAML loader that refuses a key given twice in one mapping (PyYAML keeps the last one silently:
+    a repeated ``vault:`` source would drop the first without a word)."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def mapping(loader: Any, node: Any, deep: bool = False) -> Any:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=deep)
+            key = key if isinstance(key, str | int | float | bool) or key is None else repr(key)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"{key!r} is given twice (a repeated source or setting)", key_node.start_mark)
+            seen.add(key)
+        return loader.construct_mapping(node, deep=deep)
+
+    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    return Loader
+
+
 def load(path: Path) -> AllConfig:
     """Read and validate a YAML configuration file."""
     import yaml
 
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_unique_keys_loader())  # a SafeLoader subclass
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        raise ConfigError(f"{path}: not valid YAML: {parser_message(exc)}") from None
     return parse(doc, str(path), path.parent)
 
 
@@ -194,10 +243,11 @@ def _scan_vault(eng: Engine, conf: Mapping[str, Any], policy: Policy, now: datet
         settings = VaultSettings.resolve(addr=conf.get("addr"), namespace=conf.get("namespace"),
                                          ca_cert=conf.get("ca_cert"),
                                          tls_skip_verify=bool(conf.get("tls_skip_verify", False)),
-                                         timeout=float(conf.get("timeout", 10.0)), retries=int(conf.get("retries", 3)),
+                                         timeout=float(conf.get("request_timeout", 10.0)),
+                                         retries=int(conf.get("max_attempts", 4)) - 1,
                                          approle_mount=str(conf.get("approle_mount", "approle")))
         target = settings.addr
-        concurrency = int(conf.get("concurrency", 4))
+        concurrency = int(conf.get("jobs", 4))
         client = connect(settings, concurrency=concurrency)
         options = VaultOptions(mounts=tuple(conf.get("mounts") or ()), paths=tuple(conf.get("paths") or ()),
                                read_values=bool(conf.get("read_values", False)),
@@ -260,7 +310,8 @@ def command(config_file: Path, rule_dirs: tuple[Path, ...], fmt: str, output: Pa
 
     Each secret appears once in the inventory with every place it was seen (commit, Vault path and version,
     AWS ARN), its age, its violations and the steps to fix them. Vault and AWS credentials come from the
-    environment only. A failing source is reported as skipped; exit code 4 means nothing at all was scanned.
+    environment only. A failing source is reported as skipped and the others are still written: exit code 5
+    (partial result) unless findings make it 1; exit code 4 means nothing at all was scanned.
     """
     started = datetime.now(UTC)
     now = resolve_now(as_of)
@@ -296,4 +347,11 @@ def command(config_file: Path, rule_dirs: tuple[Path, ...], fmt: str, output: Pa
     for s in report.skipped:
         if s.reason == "failed":
             click.echo(display(f"credsweep: warning: {s.source} {s.target}: {s.detail}"), err=True)
-    return exit_code(report, cfg.fail_on, empty)
+    failed = [(r.scanned_anything, r.skipped) for r in results] + [(r.scanned_anything, r.skipped) for r in stored]
+    failed = [f for f in failed if not f[0]]
+    code = exit_code(report, cfg.fail_on, empty, partial=bool(failed))
+    if code == EXIT_PARTIAL:
+        what = "; ".join(f"{s.source} {s.target}: {s.detail}" for _, skips in failed for s in skips[:1])
+        click.echo(display(f"credsweep: partial result (exit {EXIT_PARTIAL}): {len(failed)} source(s) could not "
+                           f"be scanned, the others were: {what}"), err=True)
+    return code

@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING
 import click
 
 from scanner.commands._common import (
+    check_targets,
     emit,
     exit_code,
     load_config,
     output_options,
+    parse_date_option,
     resolve_now,
     rule_options,
     verify_options,
@@ -85,29 +87,32 @@ def _known(path: Path, revs: list[str]) -> list[str]:
 @verify_options
 @click.option("--branch", "branches", multiple=True, metavar="REF",
               help="Scan only the history of this branch or ref (repeatable) [default: every ref].")
-@click.option("--since", metavar="DATE", help="Only commits newer than DATE (anything `git log --since` accepts).")
+@click.option("--since", metavar="DATE", help="Only commits newer than DATE (2026-01-31, 2026-01-31T12:00:00, "
+                                              "'30 days ago').")
+@click.option("--until", metavar="DATE", help="Only commits older than DATE (same forms as --since).")
 @click.option("--max-commits", type=click.IntRange(min=1), help="Scan at most N commits (newest first).")
 @click.option("--no-history", is_flag=True, help="Scan only the working tree (HEAD's files in a bare repo).")
 @click.option("--staged", is_flag=True, help="Scan only what is staged for the next commit (the index).")
 @click.option("--pre-push", is_flag=True, help="Read git's pre-push lines on stdin; scan only the commits pushed.")
 @click.option("--range", "rev_range", metavar="A..B", help="Scan only the commits in a revision range.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Processes for blob scanning [auto].")
-@click.option("--max-file-mb", type=float, default=None, help="Blobs larger than this are streamed in chunks [50].")
+@click.option("--max-file-mb", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Blobs larger than this are streamed in chunks [50].")
 @click.option("--recurse-submodules", is_flag=True,
               help="Also scan each initialised submodule (working tree and history) as its own repository.")
 def command(path: Path, config_file: Path | None, rule_dirs: tuple[Path, ...], baseline: Path | None,
             ignore_file: Path | None, exclude: tuple[str, ...], no_structure: bool, engine: str | None, fmt: str,
             output: Path | None, fail_on: str | None, quiet: bool, color: bool | None, policy: Path | None,
             as_of: object, verify: bool, verify_timeout: float | None, verify_hosts: tuple[str, ...], only_live: bool,
-            branches: tuple[str, ...], since: str | None, max_commits: int | None, no_history: bool, staged: bool,
-            pre_push: bool, rev_range: str | None, jobs: int | None, max_file_mb: float | None,
-            recurse_submodules: bool = False) -> int:
+            branches: tuple[str, ...], since: str | None, until: str | None, max_commits: int | None,
+            no_history: bool, staged: bool, pre_push: bool, rev_range: str | None, jobs: int | None,
+            max_file_mb: float | None, recurse_submodules: bool = False) -> int:
     """Scan a git repository: the working tree and the full history of every branch, tag and remote ref.
 
     Each leaked secret is reported once, with the commit that introduced it, the last commit holding it, whether
     it is still at HEAD of the default branch (or only in history, with the commit that removed it), the refs that
-    reach it and every path. Exit codes: 0 clean, 1 findings, 2 usage, 3 configuration, 4 not a repository or
-    unreadable index.
+    reach it and every path. Exit codes: 0 clean, 1 findings, 2 usage (an unparseable or future --since/--until),
+    3 configuration, 4 missing path, not a repository or unreadable index.
     """
     modes = [m for m, on in (("--staged", staged), ("--pre-push", pre_push), ("--range", rev_range)) if on]
     if len(modes) > 1:
@@ -118,6 +123,13 @@ def command(path: Path, config_file: Path | None, rule_dirs: tuple[Path, ...], b
         raise UsageError(f"{modes[0]} cannot be combined with --branch or --no-history")
     if rev_range is not None and (not rev_range.strip() or rev_range.startswith("-")):
         raise UsageError("--range needs a revision range such as origin/main..HEAD")
+    if (since or until) and (staged or pre_push):
+        raise UsageError("--since and --until narrow the history; they cannot be combined with --staged or --pre-push")
+    clock = datetime.now(UTC)
+    since_at, until_at = parse_date_option("--since", since, clock), parse_date_option("--until", until, clock)
+    if since_at and until_at and since_at > until_at:
+        raise UsageError(f"--since {since!r} is after --until {until!r}")
+    check_targets([path])
     cfg = load_config(config_file, path, rule_dirs=rule_dirs, exclude=exclude, no_structure=no_structure,
                       fail_on=fail_on, engine=engine, jobs=jobs, max_file_mb=max_file_mb, policy_file=policy)
     started = datetime.now(UTC)
@@ -149,18 +161,20 @@ def command(path: Path, config_file: Path | None, rule_dirs: tuple[Path, ...], b
         revisions = _known(path, revisions)
     elif rev_range is not None:
         revisions = [rev_range]
-    source = GitSource(path, branches=branches, since=since, max_commits=max_commits, history=not no_history,
+    source = GitSource(path, branches=branches, since=since_at.isoformat() if since_at else None,
+                       until=until_at.isoformat() if until_at else None, max_commits=max_commits, history=not no_history,
                        worktree=revisions is None, revisions=revisions, exclude=cfg.exclude,
                        max_file_mb=cfg.max_file_mb, jobs=cfg.jobs)
     git_dir, work, _ = source.open()
     top = Path(work or git_dir)
     eng = Engine.create(cfg)
+    suppression = eng.suppression(baseline, ignore_file, top)  # a broken ignore file is refused before scanning
     result = source.scan(eng.scanner, eng.hasher)
     results = [result]
     if recurse_submodules and work is not None:
         results = _with_submodules(result, Path(work), source, eng)
     report = eng.report_from(results, scan_kind="repo", targets=[str(top)],
-                             suppression=eng.suppression(baseline, ignore_file, top), started=started,
+                             suppression=suppression, started=started,
                                  verify=verify_opts, now=now)
     emit(report, fmt, output, quiet=quiet, color=color)
     return exit_code(report, cfg.fail_on)

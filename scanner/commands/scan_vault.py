@@ -7,7 +7,15 @@ from pathlib import Path
 
 import click
 
-from scanner.commands._common import emit, exit_code, load_config, load_policy, output_options, resolve_now
+from scanner.commands._common import (
+    deprecated_option,
+    emit,
+    exit_code,
+    load_config,
+    load_policy,
+    output_options,
+    resolve_now,
+)
 from scanner.engine import Engine, nothing_scanned
 from scanner.safetext import display
 
@@ -32,12 +40,14 @@ from scanner.safetext import display
 @click.option("--tokens/--no-tokens", default=True, show_default=True, help="Look up token accessors.")
 @click.option("--policies/--no-policies", default=True, show_default=True, help="Check ACL policies.")
 @click.option("--auth-methods/--no-auth-methods", default=True, show_default=True, help="Check AppRole roles.")
-@click.option("--concurrency", type=click.IntRange(1, 16), default=4, show_default=True,
-              help="Parallel requests.")
-@click.option("--timeout", type=click.FloatRange(0.1, 300), default=10.0, show_default=True,
-              help="Seconds per request.")
-@click.option("--retries", type=click.IntRange(0, 10), default=3, show_default=True,
-              help="Retries per request on timeouts, 429 and 502-504 (with backoff).")
+@click.option("--jobs", "-j", type=click.IntRange(1, 16), default=None, help="Parallel requests [default: 4].")
+@click.option("--request-timeout", type=click.FloatRange(0.1, 300), default=None, metavar="SECONDS",
+              help="Seconds per request [default: 10].")
+@click.option("--max-attempts", type=click.IntRange(1, 11), default=None,
+              help="Attempts per request on timeouts, 429 and 502-504, with backoff [default: 4].")
+@deprecated_option("--concurrency", "--jobs", "old_concurrency", type=click.IntRange(1, 16))
+@deprecated_option("--timeout", "--request-timeout", "old_timeout", type=click.FloatRange(0.1, 300))
+@deprecated_option("--retries", "--max-attempts (retries + 1)", "old_retries", type=click.IntRange(0, 10))
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Settings file (.credsweep.toml or pyproject.toml).")
 @click.option("--rules", "rule_dirs", multiple=True, type=click.Path(exists=True, path_type=Path),
@@ -47,8 +57,9 @@ from scanner.safetext import display
 def command(addr: str | None, token_file: Path | None, role_id: str | None, secret_id_file: Path | None,
             approle_mount: str, namespace: str | None, ca_cert: str | None, tls_skip_verify: bool,
             client_cert: str | None, client_key: str | None, mounts: tuple[str, ...], paths: tuple[str, ...],
-            read_values: bool, tokens: bool, policies: bool, auth_methods: bool, concurrency: int, timeout: float,
-            retries: int, config_file: Path | None, rule_dirs: tuple[Path, ...], engine: str | None, fmt: str,
+            read_values: bool, tokens: bool, policies: bool, auth_methods: bool, jobs: int | None,
+            request_timeout: float | None, max_attempts: int | None, old_concurrency: int | None,
+            old_timeout: float | None, old_retries: int | None, config_file: Path | None, rule_dirs: tuple[Path, ...], engine: str | None, fmt: str,
             output: Path | None, fail_on: str | None, quiet: bool, color: bool | None, policy: Path | None,
             as_of: datetime | None) -> int:
     """Inventory a Vault/OpenBao server: KV secrets (v1, v2), tokens, ACL policies, AppRole roles.
@@ -57,6 +68,9 @@ def command(addr: str | None, token_file: Path | None, role_id: str | None, secr
     """
     from scanner.sources.vault import VaultOptions, VaultSettings, VaultSource, connect
 
+    concurrency = next(v for v in (jobs, old_concurrency, 4) if v is not None)
+    timeout = next(v for v in (request_timeout, old_timeout, 10.0) if v is not None)
+    retries = max_attempts - 1 if max_attempts is not None else old_retries if old_retries is not None else 3
     started = datetime.now(UTC)
     cfg = load_config(config_file, None, rule_dirs=rule_dirs, fail_on=fail_on, engine=engine, policy_file=policy)
     hygiene = load_policy(policy, cfg)

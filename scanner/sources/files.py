@@ -19,7 +19,12 @@ from scanner.sources.base import SourceResult
 
 STREAM_CHUNK = 8 << 20  # large files are read in chunks of whole lines
 PARALLEL_MIN_BYTES = 16 << 20  # below this, a second process costs more than it saves
-SKIP_DIRS = frozenset({".git", ".hg", ".svn"})
+SKIP_DIRS = frozenset({".hg", ".svn"})
+# Dependency, build and VCS folders: skipped by default (one Skip each, reason "dependency-folder"), scanned with
+# --include-deps. Third-party code and its test fixtures are not the project's credentials.
+DEPENDENCY_DIRS = frozenset({".venv", "venv", "node_modules", "site-packages", "__pycache__", ".tox", ".nox",
+                             "dist", "build", ".git"})
+DEPENDENCY_SKIP = "dependency-folder"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +45,10 @@ def _excluded(rel: str, patterns: Sequence[str]) -> bool:
     return False
 
 
-def walk(targets: Sequence[Path], exclude: Sequence[str]) -> tuple[list[FileTask], list[Skip]]:
-    """Every regular file under the targets, relative to its target; symlinks never lead outside the root."""
+def walk(targets: Sequence[Path], exclude: Sequence[str],
+         include_deps: bool = False) -> tuple[list[FileTask], list[Skip]]:
+    """Every regular file under the targets, relative to its target; symlinks never lead outside the root.
+    Folders named in DEPENDENCY_DIRS below a target are skipped (and listed) unless ``include_deps``."""
     tasks: list[FileTask] = []
     skips: list[Skip] = []
     for target in targets:
@@ -60,7 +67,16 @@ def walk(targets: Sequence[Path], exclude: Sequence[str]) -> tuple[list[FileTask
         for dirpath, dirnames, filenames in os.walk(root, onerror=onerror):
             rel_dir = os.path.relpath(dirpath, root)
             rel_dir = "" if rel_dir == "." else rel_dir.replace(os.sep, "/") + "/"
-            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not _excluded(rel_dir + d, exclude))
+            kept = []
+            for d in sorted(dirnames):
+                if d in SKIP_DIRS or _excluded(rel_dir + d, exclude):
+                    continue
+                if d in DEPENDENCY_DIRS and not include_deps:
+                    skips.append(Skip(source="file", target=rel_dir + d, reason=DEPENDENCY_SKIP,
+                                      detail="dependency or build folder; not scanned (--include-deps scans it)"))
+                    continue
+                kept.append(d)
+            dirnames[:] = kept
             for fn in sorted(filenames):
                 rel = rel_dir + fn
                 if _excluded(rel, exclude):
@@ -200,8 +216,9 @@ class FileSource:
     name = "files"
 
     def __init__(self, targets: Sequence[Path], *, exclude: Sequence[str] = (), max_file_mb: float = 50.0,
-                 jobs: int = 0, progress: bool | None = None) -> None:
+                 jobs: int = 0, progress: bool | None = None, include_deps: bool = False) -> None:
         self.targets = tuple(targets)
+        self.include_deps = include_deps
         self.exclude = tuple(exclude)
         self.max_bytes = int(max_file_mb * (1 << 20))
         self.jobs = jobs
@@ -210,7 +227,7 @@ class FileSource:
     def scan(self, scanner: BlobScanner, hasher: SecretHasher) -> SourceResult:
         """Scan every file; two processes when the tree is large enough to pay for them."""
         t0 = time.perf_counter()
-        tasks, skips = walk(self.targets, self.exclude)
+        tasks, skips = walk(self.targets, self.exclude, self.include_deps)
         total = sum(t.size for t in tasks)
         jobs = self.jobs or (min(os.cpu_count() or 1, 2) if total >= PARALLEL_MIN_BYTES else 1)
         results: list[tuple[BlobResult, Skip | None, int]] = []
@@ -239,7 +256,8 @@ class FileSource:
         stats = ScanStats(files_scanned=tally.files, bytes_scanned=tally.nbytes, seconds=time.perf_counter() - t0)
         return SourceResult(detected=tuple(tally.detected), references=tuple(tally.references),
                             skipped=tuple(tally.skipped), stats=stats,
-                            scanned_anything=tally.files > 0 or (not tasks and not skips))
+                            scanned_anything=tally.files > 0
+                            or (not tasks and all(s.reason == DEPENDENCY_SKIP for s in skips)))
 
 
 class _Progress:

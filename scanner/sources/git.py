@@ -225,8 +225,9 @@ class GitSource:
     def __init__(self, path: Path, *, branches: Sequence[str] = (), since: str | None = None,
                  max_commits: int | None = None, history: bool = True, worktree: bool = True,
                  revisions: Sequence[str] | None = None, exclude: Sequence[str] = (), max_file_mb: float = 50.0,
-                 jobs: int = 0) -> None:
+                 jobs: int = 0, until: str | None = None) -> None:
         self.path = path
+        self.until = until
         self.branches = tuple(branches)
         self.since = since
         self.max_commits = max_commits
@@ -286,7 +287,8 @@ class GitSource:
         if self.history:
             hist, outcome = self._history(git_dir, root, scanner)
             commits, blobs = len(hist.order), outcome.scanned
-            narrowed = bool(self.branches or self.since or self.max_commits or self.revisions is not None)
+            narrowed = bool(self.branches or self.since or self.until or self.max_commits
+                            or self.revisions is not None)
             complete = not (shallow or narrowed or hist.error)
             if hist.error:
                 skipped.append(Skip(source="git", target="history", reason="unreadable",
@@ -295,7 +297,7 @@ class GitSource:
                 notes.append("shallow clone: history before the shallow boundary is not available, so "
                              "'introduced' may be the oldest commit present (history incomplete)")
             if narrowed and self.revisions is None:
-                notes.append("history narrowed by --branch/--since/--max-commits: provenance covers the scanned "
+                notes.append("history narrowed by --branch/--since/--until/--max-commits: provenance covers the scanned "
                              "commits only")
             submodules.update(hist.paths[pid] for pid in hist.submodules)
             if outcome.lfs_pointers:
@@ -332,6 +334,8 @@ class GitSource:
                 "--topo-order", "--no-decorate", "--no-color", "--no-ext-diff", "--no-textconv"]
         if self.since:
             args.append(f"--since={self.since}")
+        if self.until:
+            args.append(f"--until={self.until}")
         if self.max_commits:
             args.append(f"--max-count={self.max_commits}")
         if self.revisions is not None:
