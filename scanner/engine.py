@@ -4,7 +4,7 @@ every layer."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -74,6 +74,8 @@ class Engine:
         then severity from the facts and the correlated inventory (the policy defaults to the configured one)."""
         results = list(results)
         now = now or datetime.now(UTC)
+        if suppression is not None and suppression.today is None:
+            suppression = replace(suppression, today=now.date())  # ignore expiry follows the run's clock (--as-of)
         detected = [d for r in results for d in r.detected]
         git = {k: v for r in results for k, v in r.git.items()}
         findings, unused = group(detected, self.rules.by_id(), self.hasher, suppression=suppression,
