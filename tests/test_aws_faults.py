@@ -128,6 +128,7 @@ def test_unimplemented_api_is_skipped(aws: Moto, monkeypatch: pytest.MonkeyPatch
 def test_region_all_lists_enabled_regions(aws: Moto) -> None:
     arn = aws.client("secretsmanager", region="eu-west-3").create_secret(Name="far", SecretString="x")["ARN"]
     r = cli("scan", "aws", "--region", "all", "--service", "secretsmanager", "--format", "json", env=aws.env())
+    assert r.rc == 1, r.err
     doc = json.loads(r.out)
     assert arn in {c["id"] for c in doc["credentials"]}
     assert "regions" in doc["scan"]["targets"][0]
@@ -139,6 +140,7 @@ def test_repeated_and_comma_separated_regions(aws: Moto) -> None:
     b = aws.client("secretsmanager", region="ap-south-1").create_secret(Name="b", SecretString="x")["ARN"]
     r = cli("scan", "aws", "--region", "eu-west-1,us-west-2", "--region", "ap-south-1", "--service",
             "secretsmanager", "--format", "json", env=aws.env())
+    assert r.rc == 1, r.err
     doc = json.loads(r.out)
     assert {a, b} <= {c["id"] for c in doc["credentials"]}
     assert doc["scan"]["targets"] == [f"aws:{aws_server.ACCOUNT}:eu-west-1,us-west-2,ap-south-1"]

@@ -233,7 +233,8 @@ def test_hugging_face_whoami_role_and_fine_grained_scopes(tmp_path, https_server
         "auth": {"type": "access_token", "accessToken": {"displayName": "ci", "role": "fineGrained", "fineGrained": {
             "global": ["discussion.write"],
             "scoped": [{"entity": {"type": "org", "name": "acme-ml"}, "permissions": ["repo.content.read", "repo.write"]}]}}}})
-    _, doc, err = scan_json(tmp_path, f"HF_TOKEN={key}\n", "--verify", env=https_server.env())
+    rc, doc, err = scan_json(tmp_path, f"HF_TOKEN={key}\n", "--verify", env=https_server.env())
+    assert rc == 1, err
     v = by_rule(doc)["huggingface.access-token"]["verification"]
     assert v["status"] == "live", err
     assert v["identity"] == "alice, token:ci"
@@ -248,7 +249,8 @@ def test_xai_acls_and_blocked_key(tmp_path, https_server):
         "api_key_blocked": False, "api_key_disabled": False})
     https_server.server.expect_request("/v1/api-key", headers={"Authorization": f"Bearer {blocked}"}).respond_with_json({
         "name": "old", "acls": [], "api_key_blocked": True, "api_key_disabled": False})
-    _, doc, _ = scan_json(tmp_path, f"XAI_API_KEY={live}\nOLD_XAI_KEY={blocked}\n", "--verify", env=https_server.env())
+    rc, doc, err = scan_json(tmp_path, f"XAI_API_KEY={live}\nOLD_XAI_KEY={blocked}\n", "--verify", env=https_server.env())
+    assert rc == 1, err
     found = {f["redacted"]: f["verification"] for f in doc["findings"]}
     statuses = sorted(v["status"] for v in found.values())
     assert statuses == ["invalid", "live"]
@@ -261,7 +263,8 @@ def test_openrouter_provisioning_key_is_admin(tmp_path, https_server):
     key = fake_key("openrouter.api-key")
     https_server.server.expect_request("/api/v1/key").respond_with_json(
         {"data": {"label": "sk-or-v1-abc...xyz", "is_provisioning_key": True, "limit_remaining": 12.5, "usage": 3}})
-    _, doc, _ = scan_json(tmp_path, f"OPENROUTER_API_KEY={key}\n", "--verify", env=https_server.env())
+    rc, doc, err = scan_json(tmp_path, f"OPENROUTER_API_KEY={key}\n", "--verify", env=https_server.env())
+    assert rc == 1, err
     f = by_rule(doc)["openrouter.api-key"]
     assert f["verification"]["scopes"] == ["provisioning_key=true"]
     assert "limit_remaining=12.5" in f["verification"]["detail"]
@@ -279,7 +282,8 @@ def test_aws_pair_is_checked_with_a_signed_get_caller_identity(tmp_path, https_s
     key_id, secret = fake_key("aws.access-key-id"), fake_key("aws.secret-access-key")
     https_server.server.expect_request("/", method="POST").respond_with_data(body, status=status, content_type="text/xml")
     text = f"[default]\naws_access_key_id = {key_id}\nregion = us-east-1\naws_secret_access_key = {secret}\n"
-    _, doc, err = scan_json(tmp_path, text, "--verify", env=https_server.env())
+    rc, doc, err = scan_json(tmp_path, text, "--verify", env=https_server.env())
+    assert rc == 1, err
     v = by_rule(doc)["aws.access-key-id"]["verification"]
     assert v["status"] == expected, (v, err)
     req = https_server.server.log[0][0]
@@ -296,7 +300,8 @@ def test_aws_pair_is_checked_with_a_signed_get_caller_identity(tmp_path, https_s
 
 def test_aws_key_id_without_a_secret_nearby_is_not_sent(tmp_path, https_server):
     key_id = fake_key("aws.access-key-id")
-    _, doc, _ = scan_json(tmp_path, f"AWS_ACCESS_KEY_ID={key_id}\n", "--verify", env=https_server.env())
+    rc, doc, err = scan_json(tmp_path, f"AWS_ACCESS_KEY_ID={key_id}\n", "--verify", env=https_server.env())
+    assert rc == 1, err
     v = by_rule(doc)["aws.access-key-id"]["verification"]
     assert v["status"] == "unknown" and "no secret access key" in v["detail"]
     assert len(https_server.server.log) == 0
@@ -306,7 +311,8 @@ def test_temporary_aws_key_is_not_sent_without_its_session_token(tmp_path, https
     key_id, secret = fake_key("aws.access-key-id", 1), fake_key("aws.secret-access-key")
     assert key_id.startswith("ASIA")
     text = f"aws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n"
-    _, doc, _ = scan_json(tmp_path, text, "--verify", env=https_server.env())
+    rc, doc, err = scan_json(tmp_path, text, "--verify", env=https_server.env())
+    assert rc == 1, err
     assert "only long-term AKIA" in by_rule(doc)["aws.access-key-id"]["verification"]["detail"]
     assert len(https_server.server.log) == 0
 
