@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from scanner import filters, validators
 from scanner.matcher import Matcher, RawHit
 from scanner.model import Location, Match, Secret
+from scanner.ruleset import Rule, public_prefixes
 
 ALLOW_MARKER = b"credsweep:allow"
 _MAX_SECRET = 16384
@@ -36,7 +37,7 @@ def keep_reason(hit: RawHit, secret: str, path: str, lead: bytes = b"") -> str |
         return "low-entropy"
     if filters.is_known_example(secret):
         return "known-example"
-    if filters.is_placeholder(secret):
+    if filters.is_placeholder(secret, exact_prefix=_exact_prefix(rule, secret)):
         return "placeholder"
     if rule.validator:
         if validators.validate(rule.validator, secret) is False:
@@ -50,6 +51,17 @@ def keep_reason(hit: RawHit, secret: str, path: str, lead: bytes = b"") -> str |
     if "lock-files" in rule.filters and filters.is_lock_file(path):
         return "lock-file"
     return None
+
+
+def _exact_prefix(rule: Rule, secret: str) -> str | None:
+    """The public prefix of an exact-format key ("" for a checksummed token without one), or None for a value of
+    unknown format (generic rules, rules without a fixed prefix), whose placeholders are judged by its words."""
+    if rule.is_generic or "generic" in rule.filters:
+        return None
+    prefixes = public_prefixes(rule)
+    if rule.validator and not prefixes:
+        return ""
+    return next((p for p in prefixes if secret.startswith(p)), None)
 
 
 _NAME_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-/")

@@ -87,6 +87,8 @@ class Engine:
         then severity from the facts and the correlated inventory (the policy defaults to the configured one)."""
         results = list(results)
         now = now or datetime.now(UTC)
+        if suppression is not None and suppression.today is None:
+            suppression = replace(suppression, today=now.date())  # ignore expiry follows the run's clock (--as-of)
         detected, references = scrub_keys([d for r in results for d in r.detected],
                                           [ref for r in results for ref in r.references])
         git = {k: v for r in results for k, v in r.git.items()}

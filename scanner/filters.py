@@ -23,11 +23,24 @@ KNOWN_EXAMPLES = frozenset(
     }
 )
 
+# Markers no real token contains (none of them is in a key alphabet): a template or a lookup, whatever the rule.
+_PLACEHOLDER_MARKERS = (
+    "<", ">", "${", "{{", "}}", "%(", "$(", "****", "....", "process.env", "os.environ", "getenv", "secretkeyref",
+)
+# Words that say "not a real value" when they appear anywhere in a value of unknown format (generic rules).
 _PLACEHOLDER_WORDS = (
     "example", "your", "placeholder", "changeme", "change-me", "change_me", "replace", "dummy", "sample",
-    "redacted", "insert", "fixme", "todo", "xxxx", "****", "....", "<", ">", "${", "{{", "}}", "%(", "$(",
-    "process.env", "os.environ", "getenv", "secretkeyref", "not-a-real", "notreal", "not_real",
+    "redacted", "insert", "fixme", "todo", "xxxx", "not-a-real", "notreal", "not_real",
 )
+# A fixed-format key is a placeholder only when its whole body is made of these (``your-api-key-here``).
+_FILLER_BODY = re.compile(
+    r"^(?:your|my|the|an?|api|access|secret|private|auth|service|account|personal|project|org|admin|user|app|bot"
+    r"|keys?|tokens?|here|goes|put|paste|insert|replace|me|with|changeme|change|real|not|fake|dummy|sample"
+    r"|example|placeholder|redacted|todo|fixme|tbd|test|value|string|x+|0+|1234(?:5678?9?0?)?|[-_.\s])+$"
+)
+_SEGMENTS = re.compile(r"[-_./\s:]+")
+LOW_VARIETY_MIN_LEN = 6  # "aaaaaa", "000000", "xXxXxX": this long or longer ...
+LOW_VARIETY_MAX_DISTINCT = 2  # ... with this few distinct characters (case-insensitive) is a placeholder
 _ENV_LOOKUP = re.compile(r"^(\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|%[A-Za-z_][A-Za-z0-9_]*%|env\([^)]*\))$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
@@ -51,15 +64,37 @@ def is_known_example(secret: str) -> bool:
     return secret in KNOWN_EXAMPLES or secret.endswith("EXAMPLE") or secret.endswith("EXAMPLEKEY")
 
 
-def is_placeholder(secret: str) -> bool:
-    """Template markers, environment lookups and words that say 'not a real value'."""
+def _low_variety(text: str) -> bool:
+    return len(text) >= LOW_VARIETY_MIN_LEN and len(set(text.lower())) <= LOW_VARIETY_MAX_DISTINCT
+
+
+def is_placeholder(secret: str, *, exact_prefix: str | None = None) -> bool:
+    """Template markers, environment lookups and values that say 'not a real value'.
+
+    ``exact_prefix`` is given for an exact-format key (a fixed-prefix or checksummed token, a PEM block; the
+    prefix may be empty): its random body can hold "your", "todo" or "xxxx" by chance, so it is a placeholder only
+    when the body *as a whole* is one: made of filler words (``sk-proj-your-key-here``), of one or two repeated
+    characters (or a separated part of it is: ``T00000000``), or holds an alphabet run. A value of unknown format (generic rules) is a placeholder when such a word
+    appears anywhere in it.
+    """
     low = secret.lower()
+    if any(m in low for m in _PLACEHOLDER_MARKERS) or _ENV_LOOKUP.match(secret):
+        return True
+    if exact_prefix is not None:
+        body = secret[len(exact_prefix) :] if secret.startswith(exact_prefix) else secret
+        if body.startswith("-----BEGIN"):  # PEM: judge the base64 body between the armour lines
+            body = "".join(ln.strip() for ln in body.splitlines() if ln.strip() and not ln.strip().startswith("-----")
+                           and ":" not in ln)
+        core = re.sub(r"[-_.\s]", "", body)
+        if not core or _low_variety(core) or _FILLER_BODY.match(body.lower()):
+            return True
+        if any(_low_variety(part) for part in _SEGMENTS.split(body)):  # .../T00000000/B00000000/XXXXXXXX
+            return True
+        return _is_sequential(core)  # an 8-character alphabet or keyboard run: 1 in ~10^10 for a random body
     if any(w in low for w in _PLACEHOLDER_WORDS):
         return True
-    if _ENV_LOOKUP.match(secret):
-        return True
     body = secret.split("_")[-1].split("-")[-1]
-    if len(body) >= 6 and len(set(body.lower())) <= 2:  # "aaaaaa", "000000", "xXxXxX"
+    if _low_variety(body):
         return True
     return _is_sequential(body)
 

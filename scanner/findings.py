@@ -9,7 +9,7 @@ from datetime import date
 from scanner.detector import Detected
 from scanner.model import Finding, GitProvenance, Location, Reference, Severity
 from scanner.redact import SecretHasher, redact, redact_key
-from scanner.ruleset import Rule
+from scanner.ruleset import Rule, public_prefixes
 from scanner.suppress import IgnoreEntry
 
 
@@ -160,7 +160,7 @@ def group(
                 severity=severity,
                 confidence=rule.confidence,
                 secret_hash=hasher.secret_hash(value),
-                redacted=redact(value),
+                redacted=redact(value, public_prefixes(rule)),
                 locations=locations,
                 status=status,
                 status_reason=reason,

@@ -22,16 +22,31 @@ _DEFAULT_KEY = b"credsweep-default-hash-key-v1"
 ELLIPSIS = "\u2026"
 
 
-def redact(value: str) -> str:
-    """Show a few leading and trailing characters of ``value``; never more than a quarter of it."""
+MASK = ELLIPSIS
+SHORT = 12  # a shorter secret shows no tail
+MIN_HIDDEN = 8  # never show so much that fewer characters than this stay hidden
+
+
+def redact(value: str, prefixes: tuple[str, ...] | list[str] = ()) -> str:
+    """The displayable form of a secret: its format's public prefix, a fixed mask, and the last 4 characters.
+
+    ``prefixes`` are the public prefixes of the rule that found the value (``ruleset.public_prefixes``); the longest
+    one the value starts with is shown (``sk-proj-``, ``AKIA``, ``ghp_``), a PEM block shows its ``-----BEGIN ...``
+    line. A generic secret shows no prefix. The mask does not depend on the length. A secret shorter than 12
+    characters shows no tail, and at least 8 characters always stay hidden (the tail goes first, then the prefix).
+    """
     n = len(value)
-    if n < 8:
-        return value[:1] + ELLIPSIS if n >= 4 else "*" * n
-    if n < 16:
-        return value[:2] + ELLIPSIS + value[-1:]
-    if n < 32:
-        return value[:4] + ELLIPSIS + value[-2:]
-    return value[:6] + ELLIPSIS + value[-4:]
+    prefix = next((p for p in sorted(prefixes, key=len, reverse=True) if value.startswith(p)), "")
+    if prefix.startswith("-----BEGIN") and "\n" in value:
+        header = value.split("\n", 1)[0].rstrip("\r")
+        if header.endswith("-----"):
+            prefix = header
+    tail = value[-4:] if n >= SHORT else ""
+    if n - len(prefix) - len(tail) < MIN_HIDDEN:
+        tail = ""
+    if n - len(prefix) < MIN_HIDDEN:
+        prefix = ""
+    return prefix + MASK + tail
 
 
 # A segment of a key path, Vault path or field name: a run of token characters between separators (. [ ] / # :

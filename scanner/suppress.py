@@ -33,6 +33,9 @@ class IgnoreEntry:
         return self.expires is None or today <= self.expires
 
 
+_IGNORE_FIELDS = frozenset({"fingerprint", "reason", "expires"})
+
+
 def load_ignore_file(path: Path) -> tuple[IgnoreEntry, ...]:
     """Read an ignore file; a missing file is an empty list, a broken one a ConfigError."""
     if not path.is_file():
@@ -46,6 +49,10 @@ def load_ignore_file(path: Path) -> tuple[IgnoreEntry, ...]:
     for i, raw in enumerate(doc.get("ignore", [])):
         if not isinstance(raw, Mapping) or not isinstance(raw.get("fingerprint"), str):
             raise ConfigError(f"{path}: ignore[{i}] needs a 'fingerprint' string")
+        unknown = sorted(set(raw) - _IGNORE_FIELDS)
+        if unknown:  # a misspelt 'expires' would otherwise make the entry permanent
+            raise ConfigError(f"{path}: ignore[{i}] has unknown field(s) {', '.join(unknown)} "
+                              f"(known: {', '.join(sorted(_IGNORE_FIELDS))})")
         if not isinstance(raw.get("reason"), str) or not raw["reason"].strip():
             raise ConfigError(f"{path}: ignore[{i}] needs a 'reason'")
         expires = raw.get("expires")
@@ -72,4 +79,7 @@ def load_baseline(path: Path) -> frozenset[str]:
     findings = doc.get("findings") if isinstance(doc, dict) else None
     if not isinstance(findings, list):
         raise ConfigError(f"{path}: not a credsweep JSON result (no 'findings' list)")
-    return frozenset(f["fingerprint"] for f in findings if isinstance(f, dict) and isinstance(f.get("fingerprint"), str))
+    for i, f in enumerate(findings):
+        if not isinstance(f, dict) or not isinstance(f.get("fingerprint"), str):
+            raise ConfigError(f"{path}: findings[{i}] has no 'fingerprint' string; not a credsweep JSON result")
+    return frozenset(f["fingerprint"] for f in findings)

@@ -1,8 +1,9 @@
 """Shared test helpers: real CLI runs, fake keys generated at test time, and the leak check.
 
-Every value a test plants is recorded; every output the suite produces through ``cli()`` or ``record_output()``
-is recorded too. At the end of the session the controller process searches every output for every planted value
-and fails the run if one appears in the clear.
+Every value a test plants is recorded; every output the suite produces through ``cli()``, ``record_output()`` or
+``record_file()`` is recorded too. At the end of the session the controller process searches every output for every
+planted value, and for any 12 consecutive characters of the part of it a redacted form hides (all but the public
+prefix and the last 4), and fails the run if one appears: a partial leak fails the suite too.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from scanner.ruleset import expand_example, load_builtin
+from scanner.ruleset import expand_example, load_builtin, public_prefixes
 
 _LEAK_DIR_ENV = "CREDSWEEP_TEST_LEAKDIR"
 
@@ -54,23 +55,73 @@ def record_file(path: Path) -> None:
         record_output(path.read_bytes(), path.name)
 
 
+WINDOW = 12  # any run of this many consecutive characters of a secret's hidden part is a leak
+TAIL = 4  # the redacted form may show the last 4 characters
+
+
+def _public_prefix(value: str) -> str:
+    """The longest public prefix of any rule (``sk-proj-``, ``AKIA``...) the value starts with; a PEM header line."""
+    best = max((p for r in _RULES.values() for p in public_prefixes(r) if value.startswith(p)), key=len, default="")
+    if value.startswith("-----BEGIN") and "\n" in value:
+        best = max(best, value.split("\n", 1)[0], key=len)
+    return best
+
+
+def hidden_windows(value: str) -> set[str]:
+    """Every WINDOW-character run of the part of ``value`` its redacted form must never show.
+
+    The documented redacted form is the public prefix, a mask and the last 4 characters; everything in between is
+    hidden, so any 12 consecutive characters of it in an output is a leak (a partial leak counts). Multi-line values
+    are windowed line by line, so a value printed with escaped newlines is still caught; PEM armour lines are public.
+    """
+    middle = value[len(_public_prefix(value)) : len(value) - TAIL]
+    if value.startswith("-----BEGIN"):  # PEM: the armour (BEGIN/END lines) is public, the whole body hidden
+        middle = "\n".join(ln for ln in value.splitlines() if not ln.strip().startswith("-----"))
+    out: set[str] = set()
+    for line in middle.splitlines():
+        line = line.strip()
+        out.update(line[i : i + WINDOW] for i in range(len(line) - WINDOW + 1))
+    return out
+
+
+def find_leaks(planted: list[str], outputs: list[tuple[str, bytes]]) -> list[tuple[str, str]]:
+    """(output name, value preview) for each output holding a planted value or a window of its hidden part."""
+    import ahocorasick
+
+    auto = ahocorasick.Automaton()
+    for idx, value in enumerate(planted):
+        keys = hidden_windows(value)
+        if len(value) >= 8:
+            keys.add(value)
+        for k in keys:
+            if k not in auto:
+                auto.add_word(k, idx)
+    if len(auto) == 0:
+        return []
+    auto.make_automaton()
+    leaks = []
+    for name, data in outputs:
+        text = data.decode("utf-8", "replace")
+        seen: set[int] = set()
+        for _, idx in auto.iter(text):
+            if idx not in seen:
+                seen.add(idx)
+                leaks.append((name, planted[idx][:4] + "..."))
+    return leaks
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if hasattr(session.config, "workerinput") or _LEAK_DIR_ENV not in os.environ:
         return
     d = Path(os.environ[_LEAK_DIR_ENV])
     planted = [p.read_text(encoding="utf-8") for p in (d / "planted").glob("*")] if (d / "planted").is_dir() else []
-    planted = [p for p in planted if len(p) >= 8]
+    planted = sorted({p for p in planted if len(p) >= 8})
     outputs = list((d / "outputs").glob("*")) if (d / "outputs").is_dir() else []
-    leaks = []
-    for out in outputs:
-        data = out.read_bytes()
-        for value in planted:
-            if value.encode() in data:
-                leaks.append((out.name, value[:4] + "..."))
+    leaks = find_leaks(planted, [(out.name, out.read_bytes()) for out in outputs])
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter:
-        reporter.write_line(f"leak check: {len(planted)} planted value(s), {len(outputs)} output(s) searched, "
-                            f"{len(leaks)} leak(s)")
+        reporter.write_line(f"leak check: {len(planted)} planted value(s), {len(outputs)} output(s) searched for "
+                            f"any {WINDOW} characters of a hidden part, {len(leaks)} leak(s)")
     if leaks:
         if reporter:
             for name, v in leaks[:20]:

@@ -128,6 +128,7 @@ def test_unimplemented_api_is_skipped(aws: Moto, monkeypatch: pytest.MonkeyPatch
 def test_region_all_lists_enabled_regions(aws: Moto) -> None:
     arn = aws.client("secretsmanager", region="eu-west-3").create_secret(Name="far", SecretString="x")["ARN"]
     r = cli("scan", "aws", "--region", "all", "--service", "secretsmanager", "--format", "json", env=aws.env())
+    assert r.rc == 1, r.err
     doc = json.loads(r.out)
     assert arn in {c["id"] for c in doc["credentials"]}
     assert "regions" in doc["scan"]["targets"][0]
@@ -139,19 +140,49 @@ def test_repeated_and_comma_separated_regions(aws: Moto) -> None:
     b = aws.client("secretsmanager", region="ap-south-1").create_secret(Name="b", SecretString="x")["ARN"]
     r = cli("scan", "aws", "--region", "eu-west-1,us-west-2", "--region", "ap-south-1", "--service",
             "secretsmanager", "--format", "json", env=aws.env())
+    assert r.rc == 1, r.err
     doc = json.loads(r.out)
     assert {a, b} <= {c["id"] for c in doc["credentials"]}
     assert doc["scan"]["targets"] == [f"aws:{aws_server.ACCOUNT}:eu-west-1,us-west-2,ap-south-1"]
 
 
 def test_role_arn_is_assumed(aws: Moto) -> None:
-    role = aws.client("iam").create_role(RoleName="auditor", AssumeRolePolicyDocument=json.dumps({
+    """The caller may only assume the role; only the role may read Secrets Manager. Under IAM enforcement the scan
+    sees the secrets with --role-arn and is denied without it, so an ignored --role-arn fails this test."""
+    key = fake_key("anthropic.api-key")
+    arn = aws.client("secretsmanager").create_secret(Name="prod/anthropic", SecretString=key)["ARN"]
+    iam = aws.client("iam")
+    role = iam.create_role(RoleName="auditor", AssumeRolePolicyDocument=json.dumps({
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
-    aws.client("secretsmanager").create_secret(Name="s", SecretString="x")
-    rc, doc, err = run(aws, None, "--role-arn", role, "--service", "secretsmanager")
+    iam.put_role_policy(RoleName="auditor", PolicyName="read", PolicyDocument=json.dumps(readonly_policy()))
+    caller = aws.user_with_policy("caller", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["sts:AssumeRole", "sts:GetCallerIdentity"], "Resource": "*"}]})
+    with aws.enforce_iam():
+        rc_denied, denied, err_denied = run(aws, caller, "--read-values", "--service", "secretsmanager")
+        rc, doc, err = run(aws, caller, "--role-arn", role, "--read-values", "--service", "secretsmanager")
+    assert denied is not None, err_denied
+    assert arn not in {c["id"] for c in denied["credentials"]}
+    assert any(s["reason"] == "access-denied" for s in denied["skipped"]), denied["skipped"]
     assert doc is not None, err
-    assert len(doc["credentials"]) == 1
+    assert rc_denied == 4, err_denied  # nothing could be scanned as the caller
+    assert rc == 1, err  # the role read the secret, and its hygiene violations (no rotation, no owner) count
+    assert doc["skipped"] == [], doc["skipped"]
+    secret = next(c for c in doc["credentials"] if c["id"] == arn)
+    assert secret["rule_id"] == "anthropic.api-key"  # the role read the value: the caller could not have
+
+
+def test_role_arn_that_cannot_be_assumed_is_an_error(aws: Moto) -> None:
+    caller = aws.user_with_policy("caller", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["sts:GetCallerIdentity"], "Resource": "*"}]})
+    role = f"arn:aws:iam::{aws_server.ACCOUNT}:role/auditor"
+    aws.client("iam").create_role(RoleName="auditor", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}))
+    with aws.enforce_iam():
+        rc, doc, err = run(aws, caller, "--role-arn", role, "--service", "secretsmanager")
+    assert rc != 0 and doc is None
+    assert "cannot assume role" in err and role in err and "Traceback" not in err
 
 
 def test_unknown_profile_is_a_usage_error(aws: Moto) -> None:

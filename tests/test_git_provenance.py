@@ -128,6 +128,7 @@ def test_merged_from_side_branch_then_removed_on_main(tmp_path: Path) -> None:
     r.remove("side.env")
     c_rm = r.commit("remove key", 5)
     res, doc = scan_json(r.path)
+    assert res.rc == 1, res.err
     f = _only(doc)
     g = f["git"]
     assert g["introduced"]["sha"] == c_side  # not the merge
@@ -154,6 +155,7 @@ def test_secret_introduced_by_the_merge_itself(tmp_path: Path) -> None:
     r.git("commit", "-q", "--no-edit", when=4)
     merge = r.git("rev-parse", "HEAD")
     res, doc = scan_json(r.path)
+    assert res.rc == 1, res.err
     g = _only(doc)["git"]
     assert g["introduced"]["sha"] == merge
     assert g["at_head"] is True
@@ -171,6 +173,7 @@ def test_in_a_tag_only(tmp_path: Path) -> None:
     r.git("tag", "-a", "v1.0", "-m", "release", when=2)
     r.git("checkout", "-q", "main")
     res, doc = scan_json(r.path)
+    assert res.rc == 1, res.err
     g = _only(doc)["git"]
     assert g["introduced"]["sha"] == c2
     assert g["refs"] == ["refs/tags/v1.0"]
@@ -188,11 +191,13 @@ def test_same_blob_in_many_commits_and_paths_is_scanned_once(tmp_path: Path) -> 
     r.write("b/two.env", _line(key))  # identical content: the same blob
     c6 = r.commit("copy", 6)
     res, doc = scan_json(r.path)
+    assert res.rc == 1, res.err
     f = _only(doc)
     assert doc["stats"]["blobs_scanned"] == 5  # one.env and two.env share one blob, plus 4 noise blobs
     assert f["git"]["paths"] == ["a/one.env", "b/two.env"]
     assert [(loc["path"], loc["commit"]) for loc in f["locations"]] == [("a/one.env", c1), ("b/two.env", c6)]
-    _, par = scan_json(r.path, "--jobs", "2")  # two forked workers, one cat-file each: the same result
+    res, par = scan_json(r.path, "--jobs", "2")  # two forked workers, one cat-file each: the same result
+    assert res.rc == 1, res.err
     assert par["stats"]["blobs_scanned"] == 5
     assert [f["fingerprint"] for f in par["findings"]] == [f["fingerprint"] for f in doc["findings"]]
     assert par["findings"][0]["git"] == doc["findings"][0]["git"]
@@ -228,6 +233,7 @@ def test_shallow_clone_says_history_is_incomplete(tmp_path: Path) -> None:
     clone = tmp_path / "shallow"
     r.git("clone", "-q", "--depth", "1", f"file://{r.path}", str(clone))
     res, doc = scan_json(clone)
+    assert res.rc == 1, res.err
     g = _only(doc)["git"]
     assert g["history_complete"] is False
     assert g["introduced"]["sha"] == c3  # the shallow boundary: the oldest commit present
@@ -298,6 +304,7 @@ def test_huge_blob_is_streamed(tmp_path: Path) -> None:
     r.write("big.txt", ("filler line\n" * 200_000) + _line(key))
     r.commit("big", 1)
     res, doc = scan_json(r.path, "--max-file-mb", "1")
+    assert res.rc == 1, res.err
     f = _only(doc)
     assert f["location"]["line"] == 200_001
     assert [s["reason"] for s in doc["skipped"]] == ["streamed"]
@@ -314,6 +321,7 @@ def test_working_tree_untracked_and_modified_without_double_reporting(tmp_path: 
     r.write("tracked.py", "x = 1\n" + _line(modified))
     r.write("ignored.env", _line(fake_key(KEY_RULE)))
     res, doc = scan_json(r.path)
+    assert res.rc == 1, res.err
     found = sorted(((f["location"]["source"], f["location"]["path"], f["location"]["commit"]) for f in doc["findings"]
                     if f["rule_id"] == KEY_RULE), key=str)
     assert found == sorted([("git", "committed.env", c1), ("file", "new.env", None), ("file", "tracked.py", None)],
@@ -330,6 +338,7 @@ def test_no_history_scans_the_working_tree_only(tmp_path: Path) -> None:
     r.write("a.env", _line(now))
     r.commit("new", 2)
     res, doc = scan_json(r.path, "--no-history")
+    assert res.rc == 1, res.err
     assert [(f["location"]["source"], f["git"]) for f in doc["findings"]] == [("file", None)]
     assert doc["stats"]["commits_scanned"] == 0
 
@@ -345,6 +354,7 @@ def test_since_and_max_commits_narrow_history(tmp_path: Path) -> None:
     c3 = r.commit("new", 30)
     for args in (("--since", "2024-01-15"), ("--max-commits", "1")):
         res, doc = scan_json(r.path, *args)
+        assert res.rc == 1, res.err
         assert [f["location"]["commit"] for f in doc["findings"]] == [c3], args
         assert doc["stats"]["commits_scanned"] == 1
         assert doc["findings"][0]["git"]["history_complete"] is False

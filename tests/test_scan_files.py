@@ -41,6 +41,7 @@ def test_one_finding_per_secret_with_every_location(tmp_path):
     _write(tmp_path / "a.env", f"ANTHROPIC_API_KEY={key}\n")
     _write(tmp_path / "b" / "c.py", f'KEY = "{key}"\nOTHER = "{key}"\n')
     r = cli("scan", "files", tmp_path, "--format", "json")
+    assert r.rc == 1, r.err
     doc = json.loads(r.out)
     [f] = [f for f in doc["findings"] if f["rule_id"] == "anthropic.api-key"]
     places = sorted((loc["path"], loc["line"]) for loc in f["locations"])
@@ -50,9 +51,13 @@ def test_one_finding_per_secret_with_every_location(tmp_path):
 def test_fingerprint_stable_when_lines_move(tmp_path):
     key = fake_key("huggingface.user-token") if _has("huggingface.user-token") else fake_key("openai.project-key")
     f = _write(tmp_path / "x.py", f'T = "{key}"\n')
-    first = json.loads(cli("scan", "files", tmp_path, "--format", "json").out)["findings"][0]
+    r1 = cli("scan", "files", tmp_path, "--format", "json")
+    assert r1.rc == 1, r1.err
+    first = json.loads(r1.out)["findings"][0]
     f.write_text("# moved\n" * 5 + f'T = "{key}"\n')
-    second = json.loads(cli("scan", "files", tmp_path, "--format", "json").out)["findings"][0]
+    r2 = cli("scan", "files", tmp_path, "--format", "json")
+    assert r2.rc == 1, r2.err
+    second = json.loads(r2.out)["findings"][0]
     assert first["fingerprint"] == second["fingerprint"]
     assert first["location"]["line"] == 1 and second["location"]["line"] == 6
 
@@ -173,6 +178,7 @@ def test_binary_encodings_symlinks(tmp_path):
     (root / "link.txt").symlink_to(outside)
     (root / "loop").symlink_to(root)
     r = cli("scan", "files", root, "--format", "json")
+    assert r.rc == 1, r.err
     doc = json.loads(r.out)
     places = sorted((loc["path"], loc["line"] or 0) for f in doc["findings"] for loc in f["locations"])
     # the binary file's printable run is scanned too: found with a byte offset, no line
@@ -188,6 +194,7 @@ def test_large_file_is_streamed_with_right_lines(tmp_path):
     body = ("x = 1\n" * 300_000) + f'K = "{key}"\n'
     _write(tmp_path / "big.py", body)
     r = cli("scan", "files", tmp_path, "--format", "json", "--max-file-mb", "1")
+    assert r.rc == 1, r.err
     doc = json.loads(r.out)
     [f] = doc["findings"]
     assert f["location"]["line"] == 300_001
@@ -198,6 +205,7 @@ def test_exclude_globs(tmp_path):
     _write(tmp_path / "vendor" / "a.py", f'A = "{fake_key("openai.project-key")}"\n')
     _write(tmp_path / "tests" / "fixtures" / "b.py", f'A = "{fake_key("openai.project-key")}"\n')
     r = cli("scan", "files", tmp_path, "--exclude", "vendor", "--exclude", "tests/fixtures/*", "--format", "json")
+    assert r.rc == 0, r.err  # both keys excluded: nothing found
     assert json.loads(r.out)["findings"] == []
 
 
@@ -205,8 +213,10 @@ def test_parallel_scan_matches_serial(tmp_path):
     keys = [fake_key("openai.project-key") for _ in range(6)]
     for i in range(300):
         _write(tmp_path / f"d{i % 7}" / f"f{i}.py", "y = 2\n" * 200 + (f'K = "{keys[i // 50]}"\n' if i % 50 == 0 else ""))
-    a = json.loads(cli("scan", "files", tmp_path, "--format", "json", "--jobs", "1").out)
-    b = json.loads(cli("scan", "files", tmp_path, "--format", "json", "--jobs", "2").out)
+    ra = cli("scan", "files", tmp_path, "--format", "json", "--jobs", "1")
+    rb = cli("scan", "files", tmp_path, "--format", "json", "--jobs", "2")
+    assert (ra.rc, rb.rc) == (1, 1), ra.err + rb.err
+    a, b = json.loads(ra.out), json.loads(rb.out)
     strip = lambda d: sorted((f["fingerprint"], tuple(sorted(loc["path"] for loc in f["locations"]))) for f in d["findings"])  # noqa: E731
     assert strip(a) == strip(b) and len(a["findings"]) == 6
 
@@ -231,6 +241,7 @@ rules:
     assert r.rc == 0, r.out + r.err
     _write(tmp_path / "src" / "a.py", "T = 'acme_tok_q7w2e9r4t1y8u3i6o5p0a7sd'\n")
     r = cli("scan", "files", tmp_path / "src", "--rules", rules.parent, "--format", "json")
+    assert r.rc == 1, r.err
     assert [f["rule_id"] for f in json.loads(r.out)["findings"]] == ["acme.internal-token"]
     _write(tmp_path / "bad" / "b.yaml", "rules:\n  - id: bad.rule\n    name: x\n    provider: x\n    category: saas\n"
            "    kind: x\n    pattern: '(?=lookahead)x'\n    keywords: [x]\n    severity: high\n    description: x\n"
@@ -241,6 +252,7 @@ rules:
 
 def test_rules_list_json():
     r = cli("rules", "list", "--format", "json")
+    assert r.rc == 0, r.err
     rows = json.loads(r.out)
     assert {"id", "provider", "category", "kind", "severity"} <= set(rows[0])
     assert len(rows) == len({row["id"] for row in rows})

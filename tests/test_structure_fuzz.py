@@ -85,11 +85,42 @@ def test_deep_nesting_is_a_parse_error_not_a_crash(matcher):
         assert result is not None and [s.reason for s in result.skipped] == ["parse-error"], fmt
 
 
+def _count_nodes(node) -> int:
+    from scanner.structure.nodes import Mapping, Sequence
+
+    if isinstance(node, Mapping):
+        return 1 + sum(_count_nodes(v) for _, v in node.items)
+    if isinstance(node, Sequence):
+        return 1 + sum(_count_nodes(v) for v in node.items)
+    return 1
+
+
 def test_yaml_alias_bomb_is_bounded(matcher):
+    """A billion-laughs document (9^10 leaves if aliases were expanded) is walked once per anchor: the node tree
+    stays linear in the text, and the key assigned next to the bomb is still found by name."""
+    from scanner.structure import yamlparse
+
     lines = ["api_key: s3cr3t-v4lue-2024", "a0: &a0 [token, token, token, token, token, token, token, token, token]"]  # credsweep:allow (fake)
     lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)]
-    result = analyse(matcher, "\n".join(lines).encode(), source="file", path="bomb.yaml", root=None, commit=None)
-    assert result is not None
+    text = "\n".join(lines)
+    [doc] = yamlparse.parse(text)
+    assert _count_nodes(doc) <= 2 + 10 * 10 + 10  # each anchor once, each alias a single empty scalar
+    assert _count_nodes(doc) <= yamlparse.MAX_NODES
+    result = analyse(matcher, text.encode(), source="file", path="bomb.yaml", root=None, commit=None)
+    assert result is not None and list(result.skipped) == []
+    assert ("api_key", 1) in {(d.match.location.key_path, d.match.location.line) for d in result.detected}
+    from scanner.detector import detect
+
+    text_pass = detect(matcher, text.encode(), source="file", path="bomb.yaml")  # the text pass runs on it too
+    assert [(d.match.rule_id, d.match.location.line) for d in text_pass] == [("generic.api-key", 1)]
+
+
+def test_yaml_too_many_nodes_is_refused(matcher):
+    from scanner.structure import yamlparse
+
+    text = "a: [" + ", ".join("x" for _ in range(yamlparse.MAX_NODES + 10)) + "]"
+    with pytest.raises(ParseError):
+        yamlparse.parse(text)
 
 
 @settings(max_examples=200, deadline=None)

@@ -55,26 +55,31 @@ def test_expired_jwt_is_marked_expired(tmp_path):
 def test_unexpired_jwt_and_as_of(tmp_path):
     exp = int(datetime(2031, 1, 1, tzinfo=UTC).timestamp())
     tok = _jwt({"iss": "supabase", "exp": exp})
-    _, doc, _ = scan_json(tmp_path, f"SUPABASE_KEY={tok}\n")
+    rc, doc, err = scan_json(tmp_path, f"SUPABASE_KEY={tok}\n")
+    assert rc == 1, err
     assert by_rule(doc)["generic.jwt"]["verification"]["status"] == "offline-valid"
-    _, doc, _ = scan_json(tmp_path, f"SUPABASE_KEY={tok}\n", "--as-of", "2032-01-01")
+    rc, doc, err = scan_json(tmp_path, f"SUPABASE_KEY={tok}\n", "--as-of", "2032-01-01")
+    assert rc == 1, err
     assert by_rule(doc)["generic.jwt"]["verification"]["status"] == "expired"
 
 
 def test_real_pem_key_parses_and_random_body_does_not(tmp_path):
     pem = _rsa_pem()
-    _, doc, _ = scan_json(tmp_path, pem)
+    rc, doc, err = scan_json(tmp_path, pem)
+    assert rc == 1, err
     v = by_rule(doc)["pem.private-key"]["verification"]
     assert v == {**v, "status": "offline-valid", "detail": "PKCS#8 RSA private key"}
     fake = fake_key("pem.private-key")
-    _, doc, _ = scan_json(tmp_path, fake + "\n")
+    rc, doc, err = scan_json(tmp_path, fake + "\n")
+    assert rc == 1, err
     assert by_rule(doc)["pem.private-key"]["verification"]["status"] == "offline-invalid"
 
 
 def test_base64_wrapped_pem(tmp_path):
     pem = _rsa_pem()
     wrapped = plant(base64.b64encode(pem.encode()).decode())
-    _, doc, _ = scan_json(tmp_path, f"    client-key-data: {wrapped}\n")
+    rc, doc, err = scan_json(tmp_path, f"    client-key-data: {wrapped}\n")
+    assert rc == 1, err
     v = by_rule(doc)["pem.private-key-base64"]["verification"]
     assert v["status"] == "offline-valid" and "RSA" in v["detail"]
 
@@ -91,11 +96,13 @@ def test_service_account_file_shape(tmp_path):
     pem = _rsa_pem()
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "key.json").write_text(_sa(pem))
-    _, doc, _ = scan_json(tmp_path, "nothing\n")
+    rc, doc, err = scan_json(tmp_path, "nothing\n")
+    assert rc == 1, err
     v = by_rule(doc)["google.service-account-key"]["verification"]
     assert v["status"] == "offline-valid" and "shape complete" in v["detail"], v
     (tmp_path / "src" / "key.json").write_text(_sa(pem, private_key_id=None, token_uri=None))
-    _, doc, _ = scan_json(tmp_path, "nothing\n")
+    rc, doc, err = scan_json(tmp_path, "nothing\n")
+    assert rc == 1, err
     v = by_rule(doc)["google.service-account-key"]["verification"]
     assert v["status"] == "offline-invalid"
     assert "private_key_id" in v["detail"] and "token_uri" in v["detail"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from conftest import fake_key
 from verify_server import LocalHttps, by_rule, https_server_fixture, scan_json  # noqa: F401
@@ -81,7 +79,8 @@ def test_identity_and_scopes_are_read(tmp_path, https_server):
     _expect(https_server, "/api/auth.test", "POST", "Authorization", f"Bearer {key}",
             {"ok": True, "team": "Acme", "user": "deploybot", "bot_id": "B01"},
             headers={"x-oauth-scopes": "chat:write,users:read"})
-    _, doc, _ = scan_json(tmp_path, f"SLACK_BOT_TOKEN={key}\n", "--verify", env=https_server.env())
+    rc, doc, err = scan_json(tmp_path, f"SLACK_BOT_TOKEN={key}\n", "--verify", env=https_server.env())
+    assert rc == 1, err
     v = by_rule(doc)["slack.bot-token"]["verification"]
     assert v["identity"] == "team:Acme, user:deploybot, bot:B01"
     assert v["scopes"] == ["chat:write", "users:read"]
@@ -92,7 +91,8 @@ def test_github_admin_scope_makes_the_finding_critical(tmp_path, https_server):
     key = fake_key("github.pat")
     _expect(https_server, "/user", "GET", "Authorization", f"Bearer {key}", {"login": "octocat", "site_admin": False},
             headers={"X-OAuth-Scopes": "repo, admin:org, workflow"})
-    _, doc, _ = scan_json(tmp_path, f"GITHUB_TOKEN={key}\n", "--verify", env=https_server.env())
+    rc, doc, err = scan_json(tmp_path, f"GITHUB_TOKEN={key}\n", "--verify", env=https_server.env())
+    assert rc == 1, err
     f = by_rule(doc)["github.pat"]
     assert f["verification"]["identity"] == "octocat"
     assert "admin:org" in f["verification"]["scopes"]
@@ -103,7 +103,8 @@ def test_github_admin_scope_makes_the_finding_critical(tmp_path, https_server):
 def test_admin_key_kind_is_critical_when_live(tmp_path, https_server):
     key = fake_key("anthropic.admin-key")
     _expect(https_server, "/v1/organizations/me", "GET", "x-api-key", key, {"id": "org-1", "name": "Acme AI"})
-    _, doc, _ = scan_json(tmp_path, f"ANTHROPIC_ADMIN_KEY={key}\n", "--verify", env=https_server.env())
+    rc, doc, err = scan_json(tmp_path, f"ANTHROPIC_ADMIN_KEY={key}\n", "--verify", env=https_server.env())
+    assert rc == 1, err
     f = by_rule(doc)["anthropic.admin-key"]
     assert f["verification"]["identity"] == "org:Acme AI, org-id:org-1"
     assert f["severity"] == "critical" and "admin" in f["severity_reason"]
@@ -115,7 +116,8 @@ def test_openai_status_codes(tmp_path, https_server, status, expected):
     key = fake_key("openai.project-key")
     _expect(https_server, "/v1/models", "GET", "Authorization", f"Bearer {key}", {"error": {"code": "x"}},
             status=status, headers={"Location": "https://elsewhere.example/"} if status == 302 else None)
-    _, doc, _ = scan_json(tmp_path, f"OPENAI_API_KEY={key}\n", "--verify", env=https_server.env())
+    rc, doc, err = scan_json(tmp_path, f"OPENAI_API_KEY={key}\n", "--verify", env=https_server.env())
+    assert rc == 1, err
     v = by_rule(doc)["openai.project-key"]["verification"]
     assert v["status"] == expected, v
     if status == 403:
@@ -128,14 +130,16 @@ def test_openai_status_codes(tmp_path, https_server, status, expected):
 def test_slack_answers_invalid_auth_with_200(tmp_path, https_server):
     key = fake_key("slack.user-token")
     _expect(https_server, "/api/auth.test", "POST", "Authorization", f"Bearer {key}", {"ok": False, "error": "invalid_auth"})
-    _, doc, _ = scan_json(tmp_path, f"SLACK_USER_TOKEN={key}\n", "--verify", env=https_server.env())
+    rc, doc, err = scan_json(tmp_path, f"SLACK_USER_TOKEN={key}\n", "--verify", env=https_server.env())
+    assert rc == 1, err
     assert by_rule(doc)["slack.user-token"]["verification"]["status"] == "invalid"
 
 
 def test_slack_other_error_is_unknown(tmp_path, https_server):
     key = fake_key("slack.bot-token")
     _expect(https_server, "/api/auth.test", "POST", "Authorization", f"Bearer {key}", {"ok": False, "error": "fatal_error"})
-    _, doc, _ = scan_json(tmp_path, f"SLACK_BOT_TOKEN={key}\n", "--verify", env=https_server.env())
+    rc, doc, err = scan_json(tmp_path, f"SLACK_BOT_TOKEN={key}\n", "--verify", env=https_server.env())
+    assert rc == 1, err
     assert by_rule(doc)["slack.bot-token"]["verification"]["status"] == "unknown"
 
 
@@ -143,7 +147,8 @@ def test_malformed_json_is_unknown(tmp_path, https_server):
     key = fake_key("github.pat")
     https_server.server.expect_request("/user").respond_with_data("<html>oops", status=200,
                                                                   content_type="application/json")
-    _, doc, _ = scan_json(tmp_path, f"GITHUB_TOKEN={key}\n", "--verify", env=https_server.env())
+    rc, doc, err = scan_json(tmp_path, f"GITHUB_TOKEN={key}\n", "--verify", env=https_server.env())
+    assert rc == 1, err
     v = by_rule(doc)["github.pat"]["verification"]
     assert v["status"] == "unknown" and "not JSON" in v["detail"]
 
@@ -152,7 +157,8 @@ def test_untrusted_invalid_answer_is_unknown(tmp_path, https_server):
     """GitLab: a 401 from gitlab.com may be a self-managed instance's token, so it is not called invalid."""
     key = fake_key("gitlab.pat")
     _expect(https_server, "/api/v4/user", "GET", "PRIVATE-TOKEN", key, {"message": "401 Unauthorized"}, status=401)
-    _, doc, _ = scan_json(tmp_path, f"GITLAB_TOKEN={key}\n", "--verify", env=https_server.env())
+    rc, doc, err = scan_json(tmp_path, f"GITLAB_TOKEN={key}\n", "--verify", env=https_server.env())
+    assert rc == 1, err
     v = by_rule(doc)["gitlab.pat"]["verification"]
     assert v["status"] == "unknown" and "self-managed" in v["detail"]
 
@@ -160,22 +166,34 @@ def test_untrusted_invalid_answer_is_unknown(tmp_path, https_server):
 def test_pinecone_403_is_live_but_restricted(tmp_path, https_server):
     key = fake_key("pinecone.api-key")
     _expect(https_server, "/indexes", "GET", "Api-Key", key, {"error": "forbidden"}, status=403)
-    _, doc, _ = scan_json(tmp_path, f"PINECONE_API_KEY={key}\n", "--verify", env=https_server.env())
+    rc, doc, err = scan_json(tmp_path, f"PINECONE_API_KEY={key}\n", "--verify", env=https_server.env())
+    assert rc == 1, err
     v = by_rule(doc)["pinecone.api-key"]["verification"]
     assert v["status"] == "live" and "restricted" in v["scopes"]
 
 
 def test_timeout_gives_unknown_within_the_budget(tmp_path, https_server):
-    key = fake_key("npm.access-token")
+    """The server holds the request until the test releases it (no sleep, no wall-clock bound): the scan can only
+    finish while the request is still unanswered because the --verify-timeout budget cut it off."""
+    import threading
 
-    def slow(request: Request) -> Response:
-        time.sleep(4)
+    key = fake_key("npm.access-token")
+    arrived, release = threading.Event(), threading.Event()
+
+    def held(request: Request) -> Response:
+        arrived.set()
+        release.wait(timeout=120)  # a guard only: the test releases it as soon as the scan returns
         return Response('{"username": "late"}', status=200, content_type="application/json")
 
-    https_server.server.expect_request("/-/whoami").respond_with_handler(slow)
-    start = time.monotonic()
-    _, doc, _ = scan_json(tmp_path, f"NPM_TOKEN={key}\n", "--verify", "--verify-timeout", "1", env=https_server.env())
-    assert time.monotonic() - start < 30
+    https_server.server.expect_request("/-/whoami").respond_with_handler(held)
+    try:
+        rc, doc, err = scan_json(tmp_path, f"NPM_TOKEN={key}\n", "--verify", "--verify-timeout", "1",
+                                 env=https_server.env())
+        unanswered = not release.is_set()
+    finally:
+        release.set()
+    assert rc == 1, err
+    assert arrived.is_set() and unanswered  # the request was sent and the scan did not wait for its answer
     v = by_rule(doc)["npm.access-token"]["verification"]
     assert v["status"] == "unknown", v
 
@@ -185,7 +203,8 @@ def test_each_key_is_checked_once_per_run(tmp_path, https_server):
     _expect(https_server, "/-/whoami", "GET", "Authorization", f"Bearer {key}", {"username": "npm-bot"})
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "other.env").write_text(f"NPM_TOKEN={key}\n")
-    _, doc, _ = scan_json(tmp_path, f"NPM_TOKEN={key}\n", "--verify", env=https_server.env())
+    rc, doc, err = scan_json(tmp_path, f"NPM_TOKEN={key}\n", "--verify", env=https_server.env())
+    assert rc == 1, err
     f = by_rule(doc)["npm.access-token"]
     assert len(f["locations"]) == 2
     assert len(https_server.server.log) == 1
@@ -203,7 +222,8 @@ def test_only_live_filters_results(tmp_path, https_server):
 
 def test_databricks_needs_a_user_host(tmp_path, https_server):
     key = fake_key("databricks.pat")
-    _, doc, _ = scan_json(tmp_path, f"DATABRICKS_TOKEN={key}\n", "--verify", env=https_server.env())
+    rc, doc, err = scan_json(tmp_path, f"DATABRICKS_TOKEN={key}\n", "--verify", env=https_server.env())
+    assert rc == 1, err
     v = by_rule(doc)["databricks.pat"]["verification"]
     assert v["status"] == "unknown" and "--verify-host databricks=" in v["detail"]
     assert len(https_server.server.log) == 0
@@ -213,8 +233,9 @@ def test_databricks_with_user_host(tmp_path, https_server):
     key = fake_key("databricks.pat")
     _expect(https_server, "/api/2.0/preview/scim/v2/Me", "GET", "Authorization", f"Bearer {key}",
             {"userName": "ml@acme.test", "groups": [{"display": "admins"}, {"display": "users"}]})
-    _, doc, _ = scan_json(tmp_path, f"DATABRICKS_TOKEN={key}\n", "--verify", "--verify-host",
+    rc, doc, err = scan_json(tmp_path, f"DATABRICKS_TOKEN={key}\n", "--verify", "--verify-host",
                           "databricks=adb-1234.azuredatabricks.net", env=https_server.env())
+    assert rc == 1, err
     f = by_rule(doc)["databricks.pat"]
     assert f["verification"]["status"] == "live"
     assert f["verification"]["identity"] == "ml@acme.test"
@@ -225,8 +246,9 @@ def test_databricks_with_user_host(tmp_path, https_server):
 
 def test_databricks_host_outside_the_rule_patterns_is_refused(tmp_path, https_server):
     key = fake_key("databricks.pat")
-    _, doc, _ = scan_json(tmp_path, f"DATABRICKS_TOKEN={key}\n", "--verify", "--verify-host",
+    rc, doc, err = scan_json(tmp_path, f"DATABRICKS_TOKEN={key}\n", "--verify", "--verify-host",
                           "databricks=vault.corp.example.com", env=https_server.env())
+    assert rc == 1, err
     assert by_rule(doc)["databricks.pat"]["verification"]["status"] == "unknown"
     assert len(https_server.server.log) == 0
 
@@ -235,8 +257,9 @@ def test_vault_lookup_self_with_user_host(tmp_path, https_server):
     key = fake_key("vault.service-token")
     _expect(https_server, "/v1/auth/token/lookup-self", "GET", "X-Vault-Token", key,
             {"data": {"display_name": "token-ci", "policies": ["default", "root"], "ttl": 0, "renewable": False}})
-    _, doc, _ = scan_json(tmp_path, f"VAULT_TOKEN={key}\n", "--verify", "--verify-host",
+    rc, doc, err = scan_json(tmp_path, f"VAULT_TOKEN={key}\n", "--verify", "--verify-host",
                           "vault=vault.corp.example.com:8200", env=https_server.env())
+    assert rc == 1, err
     f = by_rule(doc)["vault.service-token"]
     assert f["verification"]["status"] == "live"
     assert f["verification"]["scopes"] == ["policy:default", "policy:root"]
@@ -246,7 +269,8 @@ def test_vault_lookup_self_with_user_host(tmp_path, https_server):
 
 def test_rule_without_read_only_check_makes_no_request(tmp_path, https_server):
     key = fake_key("slack.webhook-url")
-    _, doc, _ = scan_json(tmp_path, f"SLACK_WEBHOOK={key}\n", "--verify", env=https_server.env())
+    rc, doc, err = scan_json(tmp_path, f"SLACK_WEBHOOK={key}\n", "--verify", env=https_server.env())
+    assert rc == 1, err
     v = by_rule(doc)["slack.webhook-url"]["verification"]
     assert v["status"] == "unknown" and "no read-only check" in v["detail"]
     assert len(https_server.server.log) == 0
@@ -256,6 +280,7 @@ def test_elevenlabs_missing_permissions_is_live_but_restricted(tmp_path, https_s
     key = fake_key("elevenlabs.api-key")
     _expect(https_server, "/v1/user", "GET", "xi-api-key", key,
             {"detail": {"status": "missing_permissions", "message": "lacks user_read"}}, status=401)
-    _, doc, _ = scan_json(tmp_path, f"ELEVENLABS_API_KEY={key}\n", "--verify", env=https_server.env())
+    rc, doc, err = scan_json(tmp_path, f"ELEVENLABS_API_KEY={key}\n", "--verify", env=https_server.env())
+    assert rc == 1, err
     v = by_rule(doc)["elevenlabs.api-key"]["verification"]
     assert v["status"] == "live" and "restricted" in v["scopes"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scanner.redact import SecretHasher, redact, redact_key
-from scanner.ruleset import Rule
+from scanner.ruleset import Rule, public_prefixes
 from scanner.scanning import BlobScanner
 
 _MAX_VALUE = 65536
@@ -68,7 +68,7 @@ class Classifier:
         for rule, secret, key_path in best.values():
             out.append(Classified(rule_id=rule.id, provider=rule.provider, kind=rule.kind, category=rule.category,
                                   severity=rule.severity.label, secret_hash=self.hasher.secret_hash(secret),
-                                  redacted=redact(secret), key_path=redact_key(key_path, best)))
+                                  redacted=redact(secret, public_prefixes(rule)), key_path=redact_key(key_path, best)))
         return sorted(out, key=lambda c: (c.key_path or "", c.rule_id))
 
     def provider_from_name(self, name: str) -> str | None:

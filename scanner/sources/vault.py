@@ -25,6 +25,7 @@ from scanner.errors import UsageError, VaultSourceError
 from scanner.model import Credential, Skip, Violation
 from scanner.policy import Policy
 from scanner.redact import SecretHasher, redact, redact_key
+from scanner.ruleset import public_prefixes
 from scanner.scanning import BlobScanner
 from scanner.sources.base import CredentialResult
 from scanner.sources.vault_classify import Classifier
@@ -492,7 +493,7 @@ class VaultSource:
                 cid += f"@{c.rule_id}"
             out.append(replace(base, id=cid, location=f"{location}#{fname}", provider=c.provider, kind=c.kind,
                                rule_id=c.rule_id, secret_hash=hasher.secret_hash(c.value),
-                               redacted=redact(c.value),
+                               redacted=redact(c.value, _prefixes(classifier, c.rule_id)),
                                attributes=(*base.attributes, ("field", fname), ("classified_by", c.by))))
         if not out:
             out.append(replace(by_name, owner=base.owner))
@@ -630,3 +631,9 @@ def _coverage_notes(cov: _Coverage, options: VaultOptions, n_creds: int, anythin
     elif n_creds == 0:
         notes.append("vault: no credentials found in what was scanned")
     return notes
+
+
+def _prefixes(classifier: Classifier, rule_id: str | None) -> tuple[str, ...]:
+    """The public prefixes of the rule that classified a value (none for a name hint)."""
+    rule = classifier.rules.get(rule_id) if rule_id else None
+    return public_prefixes(rule) if rule is not None else ()
