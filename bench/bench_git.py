@@ -132,7 +132,7 @@ def _download(versions: Sequence[str], dest: Path) -> None:
 
 def _fake(rule_id: str, seed: str) -> str:
     sys.path.insert(0, str(HERE.parent))
-    from scanner.ruleset import expand_example, load_builtin
+    from scanner.detect.ruleset import expand_example, load_builtin
 
     rule = next(r for r in load_builtin() if r.id == rule_id)
     text, _ = expand_example(rule.examples[0], seed)

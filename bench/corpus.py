@@ -9,7 +9,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from scanner.ruleset import expand_example, load_builtin
+from scanner.detect.ruleset import expand_example, load_builtin
 
 SDK_PACKAGES = [
     "openai", "anthropic", "huggingface_hub", "litellm", "langchain-core", "langchain-openai", "boto3", "botocore",

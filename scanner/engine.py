@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 from scanner import __version__, trust
 from scanner import policy as policy_mod
 from scanner.config import IGNORE_FILE, ScanConfig
-from scanner.findings import Suppression, group, scrub_keys
-from scanner.matcher import Matcher
+from scanner.detect.matcher import Matcher
+from scanner.detect.ruleset import RuleSet
 from scanner.model import (
     Credential,
     InventoryItem,
@@ -26,15 +26,15 @@ from scanner.model import (
 )
 from scanner.policy import Policy
 from scanner.redact import SecretHasher
-from scanner.ruleset import RuleSet
-from scanner.scanning import BlobScanner
+from scanner.report.findings import Suppression, group, scrub_keys
+from scanner.report.suppress import load_baseline, load_ignore_file
 from scanner.sources.base import CredentialResult, SourceResult
-from scanner.suppress import load_baseline, load_ignore_file
+from scanner.sources.blob import BlobScanner
 
 if TYPE_CHECKING:
-    from scanner.detector import Detected
+    from scanner.detect.detector import Detected
     from scanner.model import Finding
-    from scanner.verify import VerifyOptions
+    from scanner.verify.verifier import VerifyOptions
 
 
 def load_rules(config: ScanConfig) -> RuleSet:
@@ -106,7 +106,7 @@ class Engine:
             notes.extend(cr.notes)
         inventory: tuple[InventoryItem, ...] = ()
         if findings or creds or violations:  # hygiene modules load only when a scan has something to judge
-            from scanner import correlate, severity
+            from scanner.hygiene import correlate, severity
 
             hygiene = policy if policy is not None else policy_mod.load(self.config.policy_file)
             findings = severity.apply(findings, creds, hygiene, now)
@@ -157,7 +157,7 @@ class Engine:
         """Offline checks (no network, always), then live checks only when ``verify.enabled`` (--verify)."""
         if not findings:
             return findings, ()
-        from scanner import offline
+        from scanner.verify import offline
 
         rules = self.rules.by_id()
         values: dict[str, str] = {}
@@ -167,7 +167,7 @@ class Engine:
         findings = offline.annotate(findings, values, rules, now)
         if verify is None or not verify.enabled:
             return findings, ()
-        from scanner import verify as verify_mod  # network code loads only with --verify
+        from scanner.verify import verifier as verify_mod  # network code loads only with --verify
 
         pairs = verify_mod.companions(findings, detected, rules)
         findings, notes = verify_mod.Verifier(verify).verify(findings, values, pairs, rules, self.hasher)

@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from scanner import config as config_mod
-from scanner import ruleset
 from scanner.config import IGNORE_FILE, ScanConfig
+from scanner.detect import ruleset
+from scanner.detect.ruleset import RuleSet
 from scanner.errors import ConfigError
 from scanner.model import Finding, Severity, TreeSettings, Weakening
 from scanner.redact import HASH_KEY_ENV, SecretHasher
-from scanner.ruleset import RuleSet
 
 EXCLUDED_EVERYTHING = "the exclude settings excluded every file: nothing was scanned"
 

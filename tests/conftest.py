@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from scanner.ruleset import expand_example, load_builtin, public_prefixes
+from scanner.detect.ruleset import expand_example, load_builtin, public_prefixes
 
 _LEAK_DIR_ENV = "CREDSWEEP_TEST_LEAKDIR"
 
@@ -182,7 +182,7 @@ def _check_json_result(args: list[str], stdout: str, cwd: Path | str | None) -> 
                 out = Path(cwd) / out
     text = out.read_text(encoding="utf-8") if out is not None and out.is_file() else (stdout if out is None else "")
     if text.strip():
-        from schema_util import validate_result_json
+        from support.schema_util import validate_result_json
 
         record_output(text, "json-result")
         validate_result_json(text)

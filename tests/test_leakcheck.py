@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from conftest import find_leaks, hidden_windows
 
+from scanner.detect.ruleset import load_builtin, public_prefixes
 from scanner.redact import redact
-from scanner.ruleset import load_builtin, public_prefixes
 
 _RULES = {r.id: r for r in load_builtin()}
 
@@ -56,7 +56,7 @@ def test_leak_check_fails_on_a_leak_in_a_recorded_file(tmp_path):
 
 def test_leak_check_passes_the_redacted_form(tmp_path):
     proc = _session(tmp_path, "from scanner.redact import redact\n"
-                              "from scanner.ruleset import load_builtin, public_prefixes\n"
+                              "from scanner.detect.ruleset import load_builtin, public_prefixes\n"
                               "R = {r.id: r for r in load_builtin()}\n"
                               "def test_ok():\n"
                               "    for rid in ('openai.project-key', 'anthropic.api-key', 'github.pat', 'pem.private-key'):\n"

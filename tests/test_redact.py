@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import fake_key
 
+from scanner.detect.ruleset import load_builtin, public_prefixes
 from scanner.redact import MASK, redact
-from scanner.ruleset import load_builtin, public_prefixes
 
 RULES = {r.id: r for r in load_builtin()}
 

@@ -18,10 +18,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import aws_server
 import pytest
 from conftest import CREDSWEEP, cli, fake_key, record_file, record_output
-from vault_server import bao  # noqa: F401 - fixture
+from support import aws_server
+from support.vault_server import bao  # noqa: F401 - fixture
 
 from scanner.redact import looks_like_secret, redact, redact_key
 from scanner.safetext import display, md_code, md_text
@@ -286,7 +286,7 @@ def _in_chromium(tmp_path: Path, page_path: Path) -> None:
 
 
 def test_sarif_carries_no_absolute_root_unless_asked(tmp_path):
-    from test_sarif import sarif_errors
+    from support.schema_util import sarif_errors
 
     src = tmp_path / "src"
     _evil_tree(src)
@@ -389,7 +389,7 @@ def test_secret_as_vault_path_segment_or_field_name_never_in_clear(bao, tmp_path
 @pytest.mark.slow
 def test_secret_as_json_key_in_an_aws_secret_never_in_clear(aws):  # noqa: F811
     """A real moto server: a Secrets Manager value whose JSON uses one key as the name of another."""
-    from aws_server import REGION
+    from support.aws_server import REGION
 
     outer, inner = fake_key("openai.project-key"), fake_key("anthropic.api-key")
     aws.client("secretsmanager").create_secret(Name="prod/llm/users",

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 from conftest import Result, cli, fake_key, plant, record_file
-from gitrepo import Repo
-from test_sarif import sarif_errors
-from verify_server import LocalHttps, https_server_fixture  # noqa: F401
+from support.gitrepo import Repo
+from support.schema_util import sarif_errors
+from support.verify_server import LocalHttps, https_server_fixture  # noqa: F401
 
 ATTACKER_HOST = "collector.attacker-example.com"
 

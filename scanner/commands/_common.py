@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from scanner import formats
 from scanner import policy as policy_mod
 from scanner.config import ScanConfig
 from scanner.errors import (
@@ -24,14 +23,15 @@ from scanner.errors import (
     NothingScannedError,
     UsageError,
 )
-from scanner.formats.base import FormatOptions
 from scanner.model import Report, Severity
 from scanner.policy import Policy
+from scanner.report import formats
+from scanner.report.formats.base import FormatOptions
 from scanner.safetext import display
 from scanner.trust import EXCLUDED_EVERYTHING
 
 if TYPE_CHECKING:
-    from scanner.verify import VerifyOptions
+    from scanner.verify.verifier import VerifyOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 SEVERITIES = [s.label for s in Severity]
@@ -142,7 +142,7 @@ def verify_options(fn: F) -> F:
 def verify_settings(verify: bool, verify_timeout: float | None, verify_hosts: tuple[str, ...],
                     only_live: bool) -> VerifyOptions:
     """Options for the verify phase; the test-only override is read from the environment here, once."""
-    from scanner.verify import options_from
+    from scanner.verify.verifier import options_from
 
     return options_from(verify, verify_timeout, verify_hosts, only_live, os.environ)
 

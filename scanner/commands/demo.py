@@ -23,7 +23,7 @@ def command(output: Path, sarif: Path | None, workdir: Path | None) -> int:
 
     Only --output and --sarif are left behind (and --workdir when given): the servers are stopped and the
     temporary directory is removed, also when something fails."""
-    from scanner import demo
+    from scanner.commands import demo_seed as demo
 
     output = output.resolve()
     sarif = (sarif or output.with_suffix(".sarif")).resolve()

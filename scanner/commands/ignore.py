@@ -10,7 +10,7 @@ import click
 from scanner.commands._common import deprecated_option
 from scanner.config import IGNORE_FILE
 from scanner.errors import EXIT_OK, UsageError
-from scanner.suppress import ignore_entry_toml, load_ignore_file
+from scanner.report.suppress import ignore_entry_toml, load_ignore_file
 
 
 @click.group("ignore")

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import click
 
-from scanner import formats
 from scanner.errors import ConfigError, UsageError
-from scanner.formats.base import FormatOptions
-from scanner.formats.jsonfmt import load_report
 from scanner.model import Report
-from scanner.reports import merge
+from scanner.report import formats
+from scanner.report.formats.base import FormatOptions
+from scanner.report.formats.jsonfmt import load_report
+from scanner.report.merge import merge
 from scanner.safetext import display
 
 

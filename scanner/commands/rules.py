@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from scanner import ruleset
+from scanner.detect import ruleset
 from scanner.errors import EXIT_CONFIG, EXIT_OK, RuleError
 from scanner.safetext import display
 
@@ -44,7 +44,7 @@ def list_rules(fmt: str, rule_dirs: tuple[Path, ...], category: str | None) -> i
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 def check(path: Path) -> int:
     """Validate rule files with the same checks the test suite runs (patterns, keywords, examples)."""
-    from scanner.rulecheck import ruleset_problems
+    from scanner.detect.rulecheck import ruleset_problems
 
     try:
         rs = ruleset.load_dir(path)

@@ -210,7 +210,7 @@ def _failure(source: str, target: str, exc: BaseException) -> Skip:
 
 
 def _scan_repo(eng: Engine, repo: Path) -> SourceResult:
-    from scanner.sources.git import GitSource
+    from scanner.sources.git.history import GitSource
 
     try:
         source = GitSource(repo, exclude=eng.config.exclude, max_file_mb=eng.config.max_file_mb,
@@ -236,7 +236,7 @@ def _scan_paths(eng: Engine, paths: tuple[Path, ...]) -> SourceResult:
 
 
 def _scan_vault(eng: Engine, conf: Mapping[str, Any], policy: Policy, now: datetime) -> tuple[CredentialResult, str]:
-    from scanner.sources.vault import VaultOptions, VaultSettings, VaultSource, connect
+    from scanner.sources.vault.walk import VaultOptions, VaultSettings, VaultSource, connect
 
     target = str(conf.get("addr") or "vault")
     try:
@@ -261,9 +261,9 @@ def _scan_vault(eng: Engine, conf: Mapping[str, Any], policy: Policy, now: datet
 
 
 def _scan_aws(eng: Engine, conf: Mapping[str, Any], policy: Policy, now: datetime) -> tuple[CredentialResult, str]:
-    from scanner.checks.aws import evaluate
-    from scanner.sources.aws import SERVICES, AwsOptions, AwsSource, connect, identity, resolve_regions
-    from scanner.sources.aws_common import Coverage
+    from scanner.hygiene.checks.aws import evaluate
+    from scanner.sources.aws.session import Coverage
+    from scanner.sources.aws.source import SERVICES, AwsOptions, AwsSource, connect, identity, resolve_regions
 
     target = "aws"
     try:

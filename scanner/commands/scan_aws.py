@@ -42,8 +42,8 @@ def command(profile: str | None, regions: tuple[str, ...], role_arn: str | None,
     read-only. A service or region that denies access is reported as skipped and the scan goes on; exit code 4
     means nothing at all could be scanned.
     """
-    from scanner.checks.aws import evaluate
-    from scanner.sources.aws import SERVICES, AwsOptions, scan_account
+    from scanner.hygiene.checks.aws import evaluate
+    from scanner.sources.aws.source import SERVICES, AwsOptions, scan_account
 
     started = datetime.now(UTC)
     cfg = load_config(config_file, None, rule_dirs=rule_dirs, fail_on=fail_on, policy_file=policy)

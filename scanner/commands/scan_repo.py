@@ -28,7 +28,7 @@ from scanner.errors import EXIT_OK, UsageError
 from scanner.sources.base import SourceResult
 
 if TYPE_CHECKING:
-    from scanner.sources.git import GitSource
+    from scanner.sources.git.history import GitSource
 
 ZERO = frozenset("0")
 
@@ -64,7 +64,7 @@ def pre_push_revisions(lines: Sequence[str]) -> list[str]:
 
 def _known(path: Path, revs: list[str]) -> list[str]:
     """Drop ``^sha`` exclusions git does not have (a force-push over commits never fetched)."""
-    from scanner.sources._gitio import run_git
+    from scanner.sources.git.batch import run_git
 
     out = []
     need_remotes = False
@@ -150,7 +150,7 @@ def command(path: Path, config_file: Path | None, rule_dirs: tuple[Path, ...], b
                                  verify=verify_opts, now=now)
         emit(report, fmt, output, quiet=quiet, color=color, hook=fmt == "text")
         return exit_code(report, cfg.fail_on)
-    from scanner.sources.git import GitSource
+    from scanner.sources.git.history import GitSource
 
     revisions: list[str] | None = None
     if pre_push:
@@ -193,7 +193,7 @@ def _with_submodules(result: SourceResult, work: Path, source: GitSource, eng: E
 
     from scanner.errors import CredsweepError
     from scanner.model import Skip
-    from scanner.sources.git import SUBMODULE_SKIP, gitlinks
+    from scanner.sources.git.history import SUBMODULE_SKIP, gitlinks
 
     followed = [(prefix + sub, work / sub) for sub in gitlinks(str(work))
                 if depth < MAX_SUBMODULE_DEPTH and (work / sub / ".git").exists()]

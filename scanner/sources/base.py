@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from scanner.detector import Detected
+from scanner.detect.detector import Detected
 from scanner.model import Credential, GitProvenance, Reference, ScanStats, Skip, Violation
 from scanner.redact import SecretHasher
-from scanner.scanning import BlobScanner
+from scanner.sources.blob import BlobScanner
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -11,11 +11,18 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scanner.detector import Detected
+from scanner.detect.detector import Detected
 from scanner.model import Reference, ScanStats, Skip
 from scanner.redact import SecretHasher
-from scanner.scanning import BINARY_DETAIL, BlobResult, BlobScanner, archive_kind, archive_skip, text_bytes
 from scanner.sources.base import SourceResult
+from scanner.sources.blob import (
+    BINARY_DETAIL,
+    BlobResult,
+    BlobScanner,
+    archive_kind,
+    archive_skip,
+    text_bytes,
+)
 
 STREAM_CHUNK = 8 << 20  # large files are read in chunks of whole lines
 PARALLEL_MIN_BYTES = 16 << 20  # below this, a second process costs more than it saves

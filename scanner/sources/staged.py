@@ -14,9 +14,9 @@ from pathlib import Path
 from scanner.errors import GitSourceError
 from scanner.model import ScanStats
 from scanner.redact import SecretHasher
-from scanner.scanning import BlobScanner
-from scanner.sources._gitio import BlobItem, display_path, run_git, scan_blobs
 from scanner.sources.base import SourceResult
+from scanner.sources.blob import BlobScanner
+from scanner.sources.git.batch import BlobItem, display_path, run_git, scan_blobs
 
 NOTHING_STAGED = "nothing staged: no added or modified files in the index, nothing to scan"
 

@@ -20,8 +20,8 @@ from scanner.structure.classify import format_of, worth_parsing
 from scanner.structure.nodes import Node, ParseError, Scalar
 
 if TYPE_CHECKING:
-    from scanner.matcher import Matcher
-    from scanner.scanning import BlobResult
+    from scanner.detect.matcher import Matcher
+    from scanner.sources.blob import BlobResult
 
 MAX_BYTES = 1 << 20  # configuration files are small; larger ones are data and get the text pass only
 
@@ -63,7 +63,7 @@ def analyse(
     fmt = format_of(path, data[:256])
     if fmt is None:
         return None
-    from scanner.scanning import BlobResult
+    from scanner.sources.blob import BlobResult
 
     target = path if commit is None else f"{path}@{commit[:12]}"
     if len(data) <= MAX_BYTES and not worth_parsing(data, fmt):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from scanner.matcher import re2_options
+from scanner.detect.matcher import re2_options
 
 
 def _re2(pattern: bytes) -> Any:

@@ -7,8 +7,8 @@ import bisect
 import re
 from dataclasses import dataclass, field
 
-from scanner.detector import ALLOW_MARKER, Detected, detect, keep_reason
-from scanner.matcher import Matcher, RawHit
+from scanner.detect.detector import ALLOW_MARKER, Detected, detect, keep_reason
+from scanner.detect.matcher import Matcher, RawHit
 from scanner.model import Location, Match, Reference, Secret
 from scanner.structure import decode, jsonparse
 from scanner.structure.keynames import is_placeholder, is_secret_name, reference_kind
