@@ -39,6 +39,7 @@ from scanner.commands._common import (
 )
 from scanner.engine import Engine, nothing_scanned
 from scanner.errors import EXIT_PARTIAL, ConfigError, CredsweepError, parser_message
+from scanner.hygiene.checks import vault as vault_checks
 from scanner.model import Skip
 from scanner.policy import Policy
 from scanner.safetext import display
@@ -253,7 +254,8 @@ def _scan_vault(eng: Engine, conf: Mapping[str, Any], policy: Policy, now: datet
                                read_values=bool(conf.get("read_values", False)),
                                tokens=bool(conf.get("tokens", True)), policies=bool(conf.get("policies", True)),
                                auth_methods=bool(conf.get("auth_methods", True)), concurrency=concurrency)
-        return VaultSource(client, options, addr=settings.addr).scan(eng.scanner, eng.hasher, policy, now), target
+        result = VaultSource(client, options, addr=settings.addr).scan(eng.scanner, eng.hasher, policy, now)
+        return vault_checks.evaluate(result, policy, now), target
     except Exception as exc:  # noqa: BLE001
         if _debug():
             raise

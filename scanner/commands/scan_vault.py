@@ -17,6 +17,7 @@ from scanner.commands._common import (
     resolve_now,
 )
 from scanner.engine import Engine, nothing_scanned
+from scanner.hygiene.checks import vault as vault_checks
 from scanner.safetext import display
 
 
@@ -85,6 +86,7 @@ def command(addr: str | None, token_file: Path | None, role_id: str | None, secr
     options = VaultOptions(mounts=mounts, paths=paths, read_values=read_values, tokens=tokens, policies=policies,
                            auth_methods=auth_methods, concurrency=concurrency)
     result = VaultSource(client, options, addr=settings.addr).scan(eng.scanner, eng.hasher, hygiene, now)
+    result = vault_checks.evaluate(result, hygiene, now)
     if settings.tls_skip_verify:
         result = type(result)(credentials=result.credentials, violations=result.violations, skipped=result.skipped,
                               notes=(*result.notes, "vault: TLS certificate not verified (--tls-skip-verify)"),

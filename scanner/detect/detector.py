@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from scanner.detect import filters, validators
 from scanner.detect.matcher import Matcher, RawHit
 from scanner.detect.ruleset import Rule, public_prefixes
-from scanner.model import Location, Match, Secret
+from scanner.model import Location, Match, Reference, Secret, Skip
 
 ALLOW_MARKER = b"credsweep:allow"
 _MAX_SECRET = 16384
@@ -20,6 +20,15 @@ class Detected:
 
     match: Match
     allowed: bool
+
+
+@dataclass(slots=True)
+class BlobResult:
+    """What one blob produced: the detected matches, the references it names, and what could not be parsed."""
+
+    detected: list[Detected] = field(default_factory=list)
+    references: list[Reference] = field(default_factory=list)
+    skipped: list[Skip] = field(default_factory=list)  # e.g. a configuration file the structure pass could not parse
 
 
 def _secret_text(raw: bytes) -> str:

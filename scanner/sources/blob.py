@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import codecs
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
-from scanner.detect.detector import Detected, detect
+from scanner.detect.detector import BlobResult, Detected, detect
 from scanner.detect.matcher import Matcher
-from scanner.model import Confidence, Reference, Skip
+from scanner.model import Confidence, Skip
 
 BINARY_SNIFF = 8192
 _RUN = re.compile(rb"[\x20-\x7e\t]{8,}")  # printable ASCII runs, as `strings` finds them (linear: one class)
@@ -39,15 +39,6 @@ def archive_skip(source: str, path: str, kind: str) -> Skip:
     """An archive is named as such: its members are not extracted or scanned."""
     return Skip(source=source, target=path, reason="archive",
                 detail=f"{kind} archive: members are not extracted or scanned")
-
-
-@dataclass(slots=True)
-class BlobResult:
-    """What one blob produced."""
-
-    detected: list[Detected] = field(default_factory=list)
-    references: list[Reference] = field(default_factory=list)
-    skipped: list[Skip] = field(default_factory=list)  # e.g. a configuration file the structure pass could not parse
 
 
 def text_bytes(data: bytes) -> bytes | None:

@@ -11,13 +11,12 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scanner.detect.detector import Detected
+from scanner.detect.detector import BlobResult, Detected
 from scanner.model import Reference, ScanStats, Skip
 from scanner.redact import SecretHasher
 from scanner.sources.base import SourceResult
 from scanner.sources.blob import (
     BINARY_DETAIL,
-    BlobResult,
     BlobScanner,
     archive_kind,
     archive_skip,

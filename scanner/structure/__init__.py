@@ -8,6 +8,8 @@ does not parse gets a ``parse-error`` Skip: the text pass has already scanned it
 Modules: ``classify`` (which format, and is it worth parsing), ``jsonparse``, ``yamlparse``, ``tomlparse``,
 ``hcl``, ``lineformats`` (.env, properties, INI, netrc, Dockerfile), ``walker``, ``decode``, ``keynames``,
 ``scan``.
+
+May import: ``scanner.detect`` and the shared top-level modules.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from scanner.structure.classify import format_of, worth_parsing
 from scanner.structure.nodes import Node, ParseError, Scalar
 
 if TYPE_CHECKING:
+    from scanner.detect.detector import BlobResult
     from scanner.detect.matcher import Matcher
-    from scanner.sources.blob import BlobResult
 
 MAX_BYTES = 1 << 20  # configuration files are small; larger ones are data and get the text pass only
 
@@ -63,7 +65,7 @@ def analyse(
     fmt = format_of(path, data[:256])
     if fmt is None:
         return None
-    from scanner.sources.blob import BlobResult
+    from scanner.detect.detector import BlobResult
 
     target = path if commit is None else f"{path}@{commit[:12]}"
     if len(data) <= MAX_BYTES and not worth_parsing(data, fmt):

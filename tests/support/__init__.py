@@ -1,1 +1,2 @@
-"""TODO docstring."""
+"""Shared test support: local servers (OpenBao, moto, HTTPS verification endpoints), git repositories, report
+factories and schema validators."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -179,12 +179,6 @@ def age_attributes(cred: Credential, now: datetime) -> tuple[tuple[str, str], ..
     return tuple(out)
 
 
-def drop_generic(violations: list[Violation], creds: Sequence[Credential]) -> list[Violation]:
-    """Tokens are re-issued, not rotated, and have no owner field: STALE covers their age."""
-    tokens = {c.id for c in creds if c.store == "vault-token"}
-    return [v for v in violations if not (v.subject in tokens and v.check_id in ("UNROTATED", "NO-OWNER"))]
-
-
 def kv_declared(creds: Sequence[Credential], now: datetime) -> list[Violation]:
     """Declared rotation periods and expiry dates in custom_metadata, judged against ``now``."""
     out = []
@@ -204,12 +198,4 @@ def kv_declared(creds: Sequence[Credential], now: datetime) -> list[Violation]:
                                  message=f"{c.location}: custom_metadata says it expired on "
                                          f"{c.expires_at.date().isoformat()}, but it is still stored",
                                  remediation=("Replace or delete it, and update expires_at.",)))
-    return out
-
-
-def merge_violations(specific: Iterable[Violation], generic: Iterable[Violation]) -> list[Violation]:
-    """Source-specific violations, then the generic ones not already said more precisely for the same subject."""
-    out = list(specific)
-    said = {(v.check_id, v.subject) for v in out}
-    out.extend(v for v in generic if not (v.check_id in ("NO-EXPIRY", "UNROTATED") and (v.check_id, v.subject) in said))
     return out

@@ -22,7 +22,6 @@ from typing import Any, TypeVar
 
 from scanner.detect.ruleset import public_prefixes
 from scanner.errors import UsageError, VaultSourceError
-from scanner.hygiene.checks import evaluate
 from scanner.model import Credential, Skip, Violation
 from scanner.policy import Policy
 from scanner.redact import SecretHasher, redact, redact_key
@@ -34,10 +33,8 @@ from scanner.sources.vault.records import (
     SOURCE,
     age_attributes,
     approle_violations,
-    drop_generic,
     kv_credential,
     kv_declared,
-    merge_violations,
     parse_days,
     parse_time,
     token_credential,
@@ -310,7 +307,7 @@ class VaultSource:
         if self.options.auth_methods:
             extra.extend(self._scan_approles(cov, policy))
         creds = [replace(c, attributes=(*c.attributes, *age_attributes(c, now))) for c in creds]
-        violations = merge_violations([*extra, *kv_declared(creds, now)], drop_generic(evaluate(creds, policy, now), creds))
+        violations = [*extra, *kv_declared(creds, now)]  # the generic checks run in scanner.hygiene.checks.vault
         anything = bool(cov.mounts) or cov.tokens > 0 or cov.policies > 0 or cov.roles > 0 or cov.paths_read > 0
         notes = _coverage_notes(cov, self.options, len(creds), anything)
         return CredentialResult(credentials=tuple(creds), violations=tuple(violations), skipped=tuple(cov.skips),

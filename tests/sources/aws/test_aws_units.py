@@ -122,7 +122,7 @@ def test_every_call_the_source_makes_is_in_the_policy() -> None:
     actions = {a.lower() for st in POLICY["Statement"] for a in st["Action"]}
     prefix = {"SM": "secretsmanager", "SSM": "ssm", "IAM": "iam", "LAMBDA": "lambda", "ECS": "ecs"}
     missing, checked = [], 0
-    for path in sorted((ROOT / "scanner" / "sources").glob("aws*.py")):
+    for path in sorted((ROOT / "scanner" / "sources" / "aws").glob("*.py")):
         text = path.read_text()
         ops = set(re.findall(r'paginate\(\s*(?:client|clients\([^)]*\)),\s*"(\w+)"', text))
         ops |= set(re.findall(r"\bclient\.(\w+)\(", text))
