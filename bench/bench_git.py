@@ -132,7 +132,8 @@ def _download(versions: Sequence[str], dest: Path) -> None:
 
 def _fake(rule_id: str, seed: str) -> str:
     sys.path.insert(0, str(HERE.parent))
-    from scanner.detect.ruleset import expand_example, load_builtin
+    from scanner.detect.examples import expand_example
+    from scanner.detect.ruleset import load_builtin
 
     rule = next(r for r in load_builtin() if r.id == rule_id)
     text, _ = expand_example(rule.examples[0], seed)

@@ -9,7 +9,8 @@ import sys
 import zipfile
 from pathlib import Path
 
-from scanner.detect.ruleset import expand_example, load_builtin
+from scanner.detect.examples import expand_example
+from scanner.detect.ruleset import load_builtin
 
 SDK_PACKAGES = [
     "openai", "anthropic", "huggingface_hub", "litellm", "langchain-core", "langchain-openai", "boto3", "botocore",

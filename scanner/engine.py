@@ -34,7 +34,7 @@ from scanner.sources.blob import BlobScanner
 if TYPE_CHECKING:
     from scanner.detect.detector import Detected
     from scanner.model import Finding
-    from scanner.verify.verifier import VerifyOptions
+    from scanner.verify.options import VerifyOptions
 
 
 def load_rules(config: ScanConfig) -> RuleSet:

@@ -19,7 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from scanner.detect.ruleset import expand_example, load_builtin, public_prefixes
+from scanner.detect.examples import expand_example
+from scanner.detect.prefixes import public_prefixes
+from scanner.detect.ruleset import load_builtin
 
 _LEAK_DIR_ENV = "CREDSWEEP_TEST_LEAKDIR"
 

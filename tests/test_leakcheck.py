@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from conftest import find_leaks, hidden_windows
 
-from scanner.detect.ruleset import load_builtin, public_prefixes
+from scanner.detect.prefixes import public_prefixes
+from scanner.detect.ruleset import load_builtin
 from scanner.redact import redact
 
 _RULES = {r.id: r for r in load_builtin()}

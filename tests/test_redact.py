@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import fake_key
 
-from scanner.detect.ruleset import load_builtin, public_prefixes
+from scanner.detect.prefixes import public_prefixes
+from scanner.detect.ruleset import load_builtin
 from scanner.redact import MASK, redact
 
 RULES = {r.id: r for r in load_builtin()}

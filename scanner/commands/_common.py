@@ -31,7 +31,7 @@ from scanner.safetext import display
 from scanner.trust import EXCLUDED_EVERYTHING
 
 if TYPE_CHECKING:
-    from scanner.verify.verifier import VerifyOptions
+    from scanner.verify.options import VerifyOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 SEVERITIES = [s.label for s in Severity]
@@ -142,7 +142,7 @@ def verify_options(fn: F) -> F:
 def verify_settings(verify: bool, verify_timeout: float | None, verify_hosts: tuple[str, ...],
                     only_live: bool) -> VerifyOptions:
     """Options for the verify phase; the test-only override is read from the environment here, once."""
-    from scanner.verify.verifier import options_from
+    from scanner.verify.options import options_from
 
     return options_from(verify, verify_timeout, verify_hosts, only_live, os.environ)
 

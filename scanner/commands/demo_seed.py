@@ -22,7 +22,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from scanner.detect.ruleset import expand_example, load_builtin
+from scanner.detect.examples import expand_example
+from scanner.detect.ruleset import load_builtin
 from scanner.errors import CredsweepError
 
 ACCOUNT = "123456789012"

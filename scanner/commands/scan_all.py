@@ -237,7 +237,9 @@ def _scan_paths(eng: Engine, paths: tuple[Path, ...]) -> SourceResult:
 
 
 def _scan_vault(eng: Engine, conf: Mapping[str, Any], policy: Policy, now: datetime) -> tuple[CredentialResult, str]:
-    from scanner.sources.vault.walk import VaultOptions, VaultSettings, VaultSource, connect
+    from scanner.sources.vault.client import VaultSettings, connect
+    from scanner.sources.vault.coverage import VaultOptions
+    from scanner.sources.vault.walk import VaultSource
 
     target = str(conf.get("addr") or "vault")
     try:

@@ -67,7 +67,9 @@ def command(addr: str | None, token_file: Path | None, role_id: str | None, secr
 
     Values are read only with --read-values, and never stored or printed. The token is never printed.
     """
-    from scanner.sources.vault.walk import VaultOptions, VaultSettings, VaultSource, connect
+    from scanner.sources.vault.client import VaultSettings, connect
+    from scanner.sources.vault.coverage import VaultOptions
+    from scanner.sources.vault.walk import VaultSource
 
     concurrency = next(v for v in (jobs, old_concurrency, 4) if v is not None)
     timeout = next(v for v in (request_timeout, old_timeout, 10.0) if v is not None)

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 from scanner.detect import filters, validators
 from scanner.detect.matcher import Matcher, RawHit
-from scanner.detect.ruleset import Rule, public_prefixes
+from scanner.detect.prefixes import public_prefixes
+from scanner.detect.ruleset import Rule
 from scanner.model import Location, Match, Reference, Secret, Skip
 
 ALLOW_MARKER = b"credsweep:allow"

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from scanner.detect import validators
 from scanner.detect.detector import detect
+from scanner.detect.examples import expand_example
 from scanner.detect.matcher import Matcher, compile_re2
-from scanner.detect.ruleset import CATEGORIES, CERTAINTIES, Rule, RuleSet, expand_example
+from scanner.detect.ruleset import CATEGORIES, CERTAINTIES, Rule, RuleSet
 from scanner.detect.verifyspec import verify_problems
 
 

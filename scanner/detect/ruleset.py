@@ -8,15 +8,11 @@ files themselves never contain a credential and the repository passes its own sc
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
-import random
 import re
-import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -27,8 +23,14 @@ from scanner.model import Confidence, RuleId, Severity
 CATEGORIES = frozenset(
     {"ai-inference", "ai-mlops", "cloud", "vcs", "secret-store", "infra", "generic", "saas", "package-registry"}
 )
+
+
 CERTAINTIES = frozenset({"confirmed", "empirical", "unconfirmed"})
+
+
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$")
+
+
 _KNOWN_FIELDS = frozenset(
     {
         "id", "name", "provider", "category", "kind", "pattern", "secret_group", "keywords", "min_entropy",
@@ -107,9 +109,6 @@ class RuleSet:
         return RuleSet(tuple(r for r in self.rules if any(r.id == w or r.id.startswith(w) for w in wanted)))
 
 
-# --------------------------------------------------------------------------- loading
-
-
 def _as_tuple(value: Any, name: str, where: str) -> tuple[str, ...]:
     if value is None:
         return ()
@@ -147,103 +146,6 @@ def _count_groups(pattern: str) -> int:
                 count += 1
         i += 1
     return count
-
-
-_META = frozenset("[](){}|.^$*+?")
-_QUANT = frozenset("?*{")
-
-
-def _literal_prefix(pattern: str, i: int) -> str:
-    """The literal characters ``pattern`` matches from index ``i`` on, up to the first that is not fixed."""
-    out: list[str] = []
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\\":
-            nxt = pattern[i + 1 : i + 2]
-            if not nxt or nxt.isalnum():
-                break  # \b, \d, \w ...: a class or an assertion, not a literal
-            c, step = nxt, 2
-        elif c in _META:
-            break
-        else:
-            step = 1
-        if pattern[i + step : i + step + 1] in _QUANT:
-            break  # the character is optional or repeated a variable number of times
-        out.append(c)
-        i += step
-        if pattern[i : i + 1] == "+":
-            break
-    return "".join(out)
-
-
-def _group_start(pattern: str, group: int) -> int | None:
-    """Index just after the opening parenthesis of capturing group ``group`` (1-based)."""
-    count, i, in_class = 0, 0, False
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\\":
-            i += 2
-            continue
-        if in_class:
-            in_class = c != "]"
-        elif c == "[":
-            in_class = True
-        elif c == "(" and (pattern[i + 1 : i + 2] != "?" or pattern[i + 1 : i + 3] in ("?P", "?<")):
-            count += 1
-            if count == group:
-                j = i + 1
-                if pattern[j : j + 1] == "?":
-                    j = pattern.index(">", j) + 1
-                return j
-        i += 1
-    return None
-
-
-def _split_alternatives(pattern: str, i: int) -> list[int]:
-    """Start indices of the top-level alternatives of the group whose body starts at ``i``."""
-    starts, depth, in_class, j = [i], 0, False, i
-    while j < len(pattern):
-        c = pattern[j]
-        if c == "\\":
-            j += 2
-            continue
-        if in_class:
-            in_class = c != "]"
-        elif c == "[":
-            in_class = True
-        elif c == "(":
-            depth += 1
-        elif c == ")":
-            if depth == 0:
-                break
-            depth -= 1
-        elif c == "|" and depth == 0:
-            starts.append(j + 1)
-        j += 1
-    return starts
-
-
-@lru_cache(maxsize=4096)
-def _prefixes(pattern: str, group: int, generic: bool) -> tuple[str, ...]:
-    if generic:
-        return ()
-    start = 0 if group == 0 else _group_start(pattern, group)
-    if start is None:
-        return ()
-    if pattern.startswith("(?:", start):
-        found = {_literal_prefix(pattern, a) for a in _split_alternatives(pattern, start + 3)}
-    else:
-        found = {_literal_prefix(pattern, start)}
-    return tuple(sorted((p for p in found if p), key=len, reverse=True))
-
-
-def public_prefixes(rule: Rule) -> tuple[str, ...]:
-    """The public, fixed prefixes of a rule's secret (``sk-proj-``, ``AKIA``/``ASIA``..., ``ghp_``), longest first.
-
-    Taken from the literal start of the secret's group in the pattern; a generic rule, or a pattern that starts
-    with a class or is case-insensitive, has none. ``redact`` shows the one the value starts with.
-    """
-    return _prefixes(rule.pattern, rule.secret_group, rule.is_generic)
 
 
 def rule_from_mapping(raw: Mapping[str, Any], origin: str) -> Rule:
@@ -380,6 +282,8 @@ def load_builtin() -> RuleSet:
 # The rule cache is data only: the merged YAML mappings as JSON, rebuilt into Rules through rule_from_mapping
 # (the same validation as the YAML). It is tagged and checked by scanner/detect/cachefiles.py; see the threat model there.
 _CACHE_KIND = "rules-json-1"
+
+
 _ID_LINE = re.compile(r"^\s*-\s+id:\s*['\"]?([a-z0-9][a-z0-9.-]*)", re.M)
 
 
@@ -450,86 +354,3 @@ def load(extra_dirs: Iterable[Path] = (), only: Iterable[str] = ()) -> RuleSet:
         rs = rs.merged(load_dir(Path(d)))
     wanted = tuple(only)
     return rs.only(wanted) if wanted else rs
-
-
-# --------------------------------------------------------------------------- fake values for examples
-
-_ALPHABETS = {
-    "hex": "0123456789abcdef",
-    "HEX": "0123456789ABCDEF",
-    "alnum": "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
-    "alpha": "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
-    "lower": "abcdefghijklmnopqrstuvwxyz",
-    "upper": "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
-    "digits": "0123456789",
-    "lalnum": "abcdefghijklmnopqrstuvwxyz0123456789",
-    "ualnum": "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
-    "b64url": "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
-    "b64": "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
-    "b32": "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567",
-}
-_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-_TEMPLATE = re.compile(r"\{\{([A-Za-z0-9_-]+)(?::([^{}]*))?\}\}")
-SECRET_OPEN, SECRET_CLOSE = "[[", "]]"
-
-
-def base62(n: int, width: int) -> str:
-    """Fixed-width base62 (0-9A-Za-z), as GitHub and npm checksums use."""
-    out = ""
-    while n:
-        n, r = divmod(n, 62)
-        out = _BASE62[r] + out
-    return out.rjust(width, "0")
-
-
-def crc32_token(prefix: str, rng: random.Random, body_len: int = 30) -> str:
-    """A token with a valid base62 CRC32 checksum over its random part (GitHub/npm style)."""
-    body = "".join(rng.choice(_ALPHABETS["alnum"]) for _ in range(body_len))
-    return prefix + body + base62(zlib.crc32(body.encode()), 6)
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _fake(kind: str, arg: str | None, rng: random.Random) -> str:
-    if kind in _ALPHABETS:
-        n = int(arg or "32")
-        return "".join(rng.choice(_ALPHABETS[kind]) for _ in range(n))
-    if kind == "crc32":  # {{crc32:ghp_}} -> GitHub/npm style token with a valid checksum
-        return crc32_token(arg or "", rng)
-    if kind == "uuid":
-        h = "".join(rng.choice(_ALPHABETS["hex"]) for _ in range(32))
-        h = h[:12] + "4" + h[13:16] + rng.choice("89ab") + h[17:]
-        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-    if kind == "jwt":  # {{jwt:issuer}} -> a structurally valid, unsigned-looking JWT
-        header = _b64url(json.dumps({"alg": "RS256", "typ": "JWT"}).encode())
-        claims: dict[str, object] = {"iss": arg or "https://issuer.example.test", "sub": "fake-" + str(rng.randrange(10**6))}
-        claims["exp"] = 4102444800  # 2100-01-01
-        payload = _b64url(json.dumps(claims).encode())
-        sig = "".join(rng.choice(_ALPHABETS["b64url"]) for _ in range(43))
-        return f"{header}.{payload}.{sig}"
-    if kind == "pem":  # {{pem:RSA}} -> a PEM block with a random base64 body
-        label = f"{arg} PRIVATE KEY" if arg else "PRIVATE KEY"
-        body = base64.b64encode(rng.randbytes(600)).decode()
-        lines = [body[i : i + 64] for i in range(0, len(body), 64)]
-        return "-----BEGIN " + label + "-----\n" + "\n".join(lines) + "\n-----END " + label + "-----"
-    if kind == "b64of":  # {{b64of:text}} -> base64 of a literal text
-        return base64.b64encode((arg or "").encode()).decode()
-    if kind == "lit":  # {{lit:text}} -> the text itself (to break up a literal in the rule file)
-        return arg or ""
-    raise RuleError(f"unknown example template '{{{{{kind}}}}}'")
-
-
-def expand_example(template: str, seed: str) -> tuple[str, str | None]:
-    """Expand fake-value templates; return (text, expected secret or None when unmarked)."""
-    rng = random.Random(hashlib.sha256(seed.encode()).digest())
-    text = _TEMPLATE.sub(lambda m: _fake(m.group(1), m.group(2), rng), template)
-    start = text.find(SECRET_OPEN)
-    if start < 0:
-        return text, None
-    end = text.find(SECRET_CLOSE, start + 2)
-    if end < 0:
-        raise RuleError(f"example {template!r}: '[[' without ']]'")
-    secret = text[start + 2 : end]
-    return text[:start] + secret + text[end + 2 :], secret

@@ -7,7 +7,8 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from scanner.detect.detector import Detected
-from scanner.detect.ruleset import Rule, public_prefixes
+from scanner.detect.prefixes import public_prefixes
+from scanner.detect.ruleset import Rule
 from scanner.model import Finding, GitProvenance, Location, Reference, Severity
 from scanner.redact import SecretHasher, redact, redact_key
 from scanner.report.suppress import IgnoreEntry

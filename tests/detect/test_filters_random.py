@@ -15,9 +15,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from scanner.detect.detector import detect, keep_reason
+from scanner.detect.examples import expand_example
 from scanner.detect.filters import LOW_VARIETY_MAX_DISTINCT, LOW_VARIETY_MIN_LEN, is_placeholder
 from scanner.detect.matcher import Matcher
-from scanner.detect.ruleset import expand_example, load_builtin, public_prefixes
+from scanner.detect.prefixes import public_prefixes
+from scanner.detect.ruleset import load_builtin
 
 RULES = load_builtin()
 BY_ID = RULES.by_id()

@@ -7,8 +7,9 @@ import random
 import pytest
 from conftest import plant
 
+from scanner.detect.examples import expand_example
 from scanner.detect.matcher import Matcher, hyperscan_available
-from scanner.detect.ruleset import expand_example, load_builtin
+from scanner.detect.ruleset import load_builtin
 
 RULES = load_builtin()
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from scanner.detect.examples import expand_example
 from scanner.detect.matcher import Matcher, hyperscan_available
 from scanner.detect.rulecheck import example_problem, negative_problem, rule_problems
-from scanner.detect.ruleset import expand_example, load_builtin
+from scanner.detect.ruleset import load_builtin
 
 RULES = load_builtin()
 POSITIVE = [(r, i) for r in RULES for i in range(len(r.examples))]

@@ -16,7 +16,8 @@ import pytest
 from conftest import cli, fake_key, find_leaks, record_file
 from support.gitrepo import Repo
 
-from scanner.detect.ruleset import load_builtin, public_prefixes
+from scanner.detect.prefixes import public_prefixes
+from scanner.detect.ruleset import load_builtin
 from scanner.redact import redact
 
 RULES = {r.id: r for r in load_builtin()}

@@ -15,7 +15,9 @@ from scanner.detect.verifyspec import parse, verify_problems
 from scanner.errors import UsageError
 from scanner.model import Confidence, Finding, Location, RuleId, Severity
 from scanner.redact import SecretHasher
-from scanner.verify.verifier import Request, Response, Verifier, VerifyOptions, parse_hosts, parse_overrides
+from scanner.verify.client import Request, Response
+from scanner.verify.options import VerifyOptions, parse_hosts, parse_overrides
+from scanner.verify.verifier import Verifier
 
 GOOD = {"url": "https://api.example.com/v1/me", "headers": {"Authorization": "Bearer {secret}"}}
 

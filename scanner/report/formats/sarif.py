@@ -1,4 +1,4 @@
-"""SARIF 2.1.0 for GitHub code scanning (and any other SARIF consumer).
+r"""SARIF 2.1.0 for GitHub code scanning (and any other SARIF consumer).
 
 - One run per category: code findings (files, repo history) always; Vault and AWS only with
   ``FormatOptions.include_cloud`` (``--sarif-include-cloud``), as separate runs with logical locations, because
@@ -15,7 +15,7 @@
   (GitHub resolves artifact URIs against the repository), and absolute skip targets under the root are written
   relative to it. ``FormatOptions.absolute_root`` (``--sarif-absolute-root``) adds the ``file://`` URI of the root.
 - Message texts are escaped with ``safetext.display`` (no control or bidi characters reach a SARIF viewer), and
-  the JSON text writes DEL, C1, bidi and invisible characters as ``\\uXXXX`` escapes.
+  the JSON text writes DEL, C1, bidi and invisible characters as ``\uXXXX`` escapes.
 - Skips become ``toolExecutionNotifications``. Past GitHub's limits (25,000 results per run, 10 MB gzipped) the
   lowest-severity results are left out, and a notification says how many.
 """
@@ -28,38 +28,42 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from scanner.model import Confidence, Finding, Location, Report, Severity, Skip, Violation
+from scanner.model import Finding, Location, Report, Severity, Skip, Violation
 from scanner.report.formats.base import FormatOptions
-from scanner.safetext import display, json_safe, md_text
+from scanner.report.formats.descriptors import (
+    RuleIndex,
+    check_rule,
+    finding_rule,
+    help_uris,
+    level_from_severity,
+)
+from scanner.safetext import display, json_safe
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+
+
 INFORMATION_URI = "https://github.com/credsweep/credsweep"
+
+
 FINGERPRINT_KEY = "credsweep/finding/v1"
+
+
 SRCROOT = "%SRCROOT%"
+
+
 MAX_RESULTS = 25_000  # per run (GitHub rejects more)
+
+
 MAX_GZIP_BYTES = 10_000_000  # per file, gzip-compressed (GitHub rejects more)
+
+
 MAX_NOTIFICATIONS = 1_000
+
+
 MAX_RELATED = 9  # GitHub keeps at most 10 locations per result
+
+
 CLOUD_SOURCES = ("vault", "aws")
-CWE_TAG = "external/cwe/cwe-798"
-
-_SECURITY_SEVERITY = {
-    Severity.CRITICAL: "9.5",
-    Severity.HIGH: "8.0",
-    Severity.MEDIUM: "5.5",
-    Severity.LOW: "3.0",
-    Severity.INFO: "1.0",
-}
-_PRECISION = {Confidence.HIGH: "high", Confidence.MEDIUM: "medium", Confidence.LOW: "low"}
-
-
-def level_from_severity(severity: Severity) -> str:
-    """The one mapping of severity to SARIF level."""
-    if severity >= Severity.HIGH:
-        return "error"
-    if severity == Severity.MEDIUM:
-        return "warning"
-    return "note"
 
 
 def _is_cloud(loc: Location) -> bool:
@@ -70,95 +74,6 @@ def _uri(path: str) -> str:
     from urllib.parse import quote
 
     return quote(path.replace("\\", "/").lstrip("/"), safe="/-_.~@+")
-
-
-# --------------------------------------------------------------------------- rules
-
-
-@dataclass(slots=True)
-class _Rules:
-    """Rules created on demand with a stable index (bandit's approach)."""
-
-    descriptors: list[dict[str, Any]]
-    index: dict[str, int]
-
-    def add(self, rule_id: str, make: Any) -> int:
-        if rule_id not in self.index:
-            self.index[rule_id] = len(self.descriptors)
-            self.descriptors.append(make())
-        return self.index[rule_id]
-
-
-def _first_sentence(text: str, fallback: str) -> str:
-    text = " ".join(text.split())
-    return (text or fallback)[:1000]
-
-
-def _help_uris() -> dict[str, str]:
-    """Provider documentation for built-in rules (rotate page first), for ``helpUri``."""
-    try:
-        from scanner.detect.ruleset import load_builtin
-
-        out: dict[str, str] = {}
-        for rule in load_builtin():
-            uri = rule.rotate_url or (rule.references[0] if rule.references else None)
-            if uri and uri.startswith("https://"):
-                out[rule.id] = uri
-        return out
-    except Exception:  # noqa: BLE001 - help links are a nicety; never fail a report for them
-        return {}
-
-
-def _finding_rule(f: Finding, severity: Severity, help_uri: str | None = None) -> dict[str, Any]:
-    steps = list(f.remediation) or ["Revoke the credential at its provider, issue a new one and store it in a "
-                                    "secret manager; remove it from the code."]
-    text = display(f"{f.description or f.rule_name}") + "\n\nWhat to do:\n" + "\n".join(
-        f"{i}. {display(s)}" for i, s in enumerate(steps, 1))
-    md = (f"**{md_text(f.rule_name)}** ({md_text(f.provider)})\n\n{md_text(f.description)}\n\n#### What to do\n\n"
-          + "\n".join(f"{i}. {md_text(s)}" for i, s in enumerate(steps, 1))
-          + "\n\nRemoving the value from the code is not enough: git history keeps it, so rotate it first.")
-    tags = ["security", "secret", CWE_TAG]
-    tags += [t for t in (f.provider, f.category) if t and t not in tags]
-    rule: dict[str, Any] = {
-        "id": f.rule_id,
-        "name": "".join(p.capitalize() for p in f.rule_id.replace("-", ".").split("."))[:255],
-        "shortDescription": {"text": display(_first_sentence(f.rule_name, f.rule_id))},
-        "fullDescription": {"text": display(_first_sentence(f.description, f.rule_name))},
-        "help": {"text": text[:20000], "markdown": md[:20000]},
-        "defaultConfiguration": {"level": level_from_severity(severity)},
-        "properties": {
-            "tags": tags[:10],
-            "precision": _PRECISION.get(f.confidence, "medium"),
-            "security-severity": _SECURITY_SEVERITY[severity],
-            "provider": f.provider,
-            "kind": f.kind,
-        },
-    }
-    if help_uri:
-        rule["helpUri"] = help_uri
-    return rule
-
-
-def _check_rule(v: Violation, severity: Severity) -> dict[str, Any]:
-    steps = list(v.remediation) or ["Review the credential with its owner and fix it per the hygiene policy."]
-    name = v.check_id.replace("-", " ").lower()
-    return {
-        "id": f"hygiene/{v.check_id.lower()}",
-        "name": "Hygiene" + "".join(p.capitalize() for p in v.check_id.lower().split("-")),
-        "shortDescription": {"text": f"Credential hygiene: {name}"},
-        "fullDescription": {"text": f"A stored credential failed the '{v.check_id}' hygiene check of the policy."},
-        "help": {"text": "What to do:\n" + "\n".join(f"{i}. {s}" for i, s in enumerate(steps, 1)),
-                 "markdown": "#### What to do\n\n" + "\n".join(f"{i}. {s}" for i, s in enumerate(steps, 1))},
-        "defaultConfiguration": {"level": level_from_severity(severity)},
-        "properties": {
-            "tags": ["security", "secret", "hygiene"],
-            "precision": "very-high",
-            "security-severity": _SECURITY_SEVERITY[severity],
-        },
-    }
-
-
-# --------------------------------------------------------------------------- results
 
 
 def _region(loc: Location, snippet: str) -> dict[str, Any]:
@@ -308,9 +223,6 @@ def _violation_result(v: Violation, rule_index: int, source: str) -> dict[str, A
     }
 
 
-# --------------------------------------------------------------------------- runs
-
-
 def _notification(ident: str, level: str, text: str) -> dict[str, Any]:
     return {"descriptor": {"id": ident}, "level": level, "message": {"text": display(text)}}
 
@@ -343,7 +255,7 @@ def _skip_notifications(skipped: Iterable[Skip], root: str | None = None) -> lis
 @dataclass(slots=True)
 class _Run:
     category: str
-    rules: _Rules
+    rules: RuleIndex
     results: list[tuple[Severity, dict[str, Any]]]
     skipped: list[Skip]
     root: str | None
@@ -351,16 +263,16 @@ class _Run:
 
 def _build_runs(report: Report, opts: FormatOptions) -> list[_Run]:
     code = _Run(category=report.scan_kind if report.scan_kind not in CLOUD_SOURCES else "code",
-                rules=_Rules([], {}), results=[], skipped=[], root=None)
-    cloud = {s: _Run(category=s, rules=_Rules([], {}), results=[], skipped=[], root=None) for s in CLOUD_SOURCES}
-    uris = _help_uris() if report.findings else {}
+                rules=RuleIndex([], {}), results=[], skipped=[], root=None)
+    cloud = {s: _Run(category=s, rules=RuleIndex([], {}), results=[], skipped=[], root=None) for s in CLOUD_SOURCES}
+    uris = help_uris() if report.findings else {}
     rule_severity: dict[str, Severity] = {}
     for f in report.findings:
         rule_severity[f.rule_id] = max(rule_severity.get(f.rule_id, f.severity), f.severity)
     for f in report.findings:
         sev = rule_severity[f.rule_id]
         if any(not _is_cloud(loc) for loc in f.locations):
-            idx = code.rules.add(f.rule_id, lambda f=f, sev=sev: _finding_rule(f, sev, uris.get(f.rule_id)))
+            idx = code.rules.add(f.rule_id, lambda f=f, sev=sev: finding_rule(f, sev, uris.get(f.rule_id)))
             res = _finding_result(f, idx)
             if res is not None:
                 code.results.append((f.severity, res))
@@ -369,7 +281,7 @@ def _build_runs(report: Report, opts: FormatOptions) -> list[_Run]:
             for source in CLOUD_SOURCES:
                 if any(loc.source == source for loc in f.locations):
                     run = cloud[source]
-                    idx = run.rules.add(f.rule_id, lambda f=f, sev=sev: _finding_rule(f, sev, uris.get(f.rule_id)))
+                    idx = run.rules.add(f.rule_id, lambda f=f, sev=sev: finding_rule(f, sev, uris.get(f.rule_id)))
                     cres = _cloud_finding_result(f, idx, source)
                     if cres is not None:
                         run.results.append((f.severity, cres))
@@ -384,7 +296,7 @@ def _build_runs(report: Report, opts: FormatOptions) -> list[_Run]:
                 continue  # about a code finding (already a result) or an unknown subject
             crun = cloud[src]
             idx = crun.rules.add(f"hygiene/{v.check_id.lower()}",
-                                 lambda v=v: _check_rule(v, check_sev[v.check_id]))
+                                 lambda v=v: check_rule(v, check_sev[v.check_id]))
             crun.results.append((v.severity, _violation_result(v, idx, src)))
     for s in report.skipped:
         (cloud[s.source] if s.source in cloud and opts.include_cloud else code).skipped.append(s)

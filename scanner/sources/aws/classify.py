@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from scanner.detect.ruleset import Rule, public_prefixes
+from scanner.detect.prefixes import public_prefixes
+from scanner.detect.ruleset import Rule
 from scanner.redact import SecretHasher, redact, redact_key
 from scanner.sources.blob import BlobScanner
 

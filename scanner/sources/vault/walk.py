@@ -1,9 +1,9 @@
-"""HashiCorp Vault / OpenBao: KV inventory (v1 and v2), token hygiene, ACL policies and AppRole roles.
+"""HashiCorp Vault / OpenBao: the walk over KV mounts (v1 and v2), tokens, ACL policies and AppRole roles.
 
-``connect(settings)`` builds the hvac client (token, token file or AppRole; namespace; TLS; bounded retries with
-backoff on 429/502/503/504 and on timeouts). ``VaultSource(client, options).scan(...)`` walks what it was asked to
-walk and returns a ``CredentialResult``: Credential records (never a value; with ``read_values`` only a keyed hash
-and a redacted preview), violations, Skips for every part it could not read, and coverage notes.
+``VaultSource(client, options).scan(...)`` walks what it was asked to walk and returns a ``CredentialResult``:
+Credential records (never a value; with ``read_values`` only a keyed hash and a redacted preview), the
+Vault-specific violations, Skips for every part it could not read, and coverage notes. The generic credential
+checks run afterwards in ``scanner.hygiene.checks.vault``.
 
 hvac is imported inside functions only (the CLI must start without it).
 """
@@ -11,23 +11,21 @@ hvac is imported inside functions only (the CLI must start without it).
 from __future__ import annotations
 
 import json
-import os
-import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
-from pathlib import Path
 from typing import Any, TypeVar
 
-from scanner.detect.ruleset import public_prefixes
-from scanner.errors import UsageError, VaultSourceError
+from scanner.detect.prefixes import public_prefixes
 from scanner.model import Credential, Skip, Violation
 from scanner.policy import Policy
 from scanner.redact import SecretHasher, redact, redact_key
 from scanner.sources.base import CredentialResult
 from scanner.sources.blob import BlobScanner
 from scanner.sources.vault.classify import Classifier
+from scanner.sources.vault.client import describe_error, error_kind
+from scanner.sources.vault.coverage import Coverage, VaultOptions, coverage_notes
 from scanner.sources.vault.policies import check_policy
 from scanner.sources.vault.records import (
     SOURCE,
@@ -35,211 +33,12 @@ from scanner.sources.vault.records import (
     approle_violations,
     kv_credential,
     kv_declared,
-    parse_days,
-    parse_time,
     token_credential,
 )
 
 T = TypeVar("T")
-__all__ = ["Classifier", "VaultOptions", "VaultSettings", "VaultSource", "connect", "parse_days", "parse_time"]
-MAX_RETRY_AFTER = 10.0  # seconds: a server asking for longer is treated as failing for this run
 
 
-# --------------------------------------------------------------------------------------------- connection
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class VaultSettings:
-    """How to reach and authenticate to one server. Secrets in here never reach a repr, a message or a log."""
-
-    addr: str
-    token: str | None = field(default=None, repr=False)
-    role_id: str | None = field(default=None, repr=False)
-    secret_id: str | None = field(default=None, repr=False)
-    approle_mount: str = "approle"
-    namespace: str | None = None
-    ca_cert: str | None = None
-    tls_skip_verify: bool = False
-    client_cert: str | None = None
-    client_key: str | None = None
-    timeout: float = 10.0
-    retries: int = 3
-    backoff: float = 0.25
-
-    @classmethod
-    def resolve(cls, *, addr: str | None = None, token_file: Path | None = None, role_id: str | None = None,
-                secret_id_file: Path | None = None, namespace: str | None = None, ca_cert: str | None = None,
-                tls_skip_verify: bool = False, client_cert: str | None = None, client_key: str | None = None,
-                timeout: float = 10.0, retries: int = 3, approle_mount: str = "approle",
-                env: Mapping[str, str] | None = None) -> VaultSettings:
-        """Command-line values first, then the standard VAULT_* variables, then ``~/.vault-token``."""
-        env = os.environ if env is None else env
-        address = addr or env.get("VAULT_ADDR") or env.get("BAO_ADDR")
-        if not address:
-            raise UsageError("no Vault address: pass --addr or set VAULT_ADDR")
-        rid = role_id or env.get("VAULT_ROLE_ID")
-        sid = _read_secret_file(secret_id_file, "--secret-id-file") if secret_id_file else env.get("VAULT_SECRET_ID")
-        token = None
-        if token_file is not None:
-            token = _read_secret_file(token_file, "--token-file")
-        elif not rid:
-            token = env.get("VAULT_TOKEN") or env.get("BAO_TOKEN")
-            if not token:
-                home_token = Path(env.get("HOME", str(Path.home()))) / ".vault-token"
-                if home_token.is_file():
-                    token = _read_secret_file(home_token, "~/.vault-token")
-        if rid and not sid:
-            raise UsageError("AppRole needs a secret id: pass --secret-id-file or set VAULT_SECRET_ID")
-        if not token and not rid:
-            raise UsageError("no Vault credentials: set VAULT_TOKEN, pass --token-file, or use AppRole "
-                             "(--role-id with --secret-id-file)")
-        skip = tls_skip_verify or env.get("VAULT_SKIP_VERIFY", "").lower() in ("1", "true", "yes")
-        return cls(addr=address.rstrip("/"), token=token, role_id=rid, secret_id=sid, approle_mount=approle_mount,
-                   namespace=namespace or env.get("VAULT_NAMESPACE") or None,
-                   ca_cert=ca_cert or env.get("VAULT_CACERT") or None, tls_skip_verify=skip,
-                   client_cert=client_cert or env.get("VAULT_CLIENT_CERT") or None,
-                   client_key=client_key or env.get("VAULT_CLIENT_KEY") or None,
-                   timeout=timeout, retries=retries)
-
-
-def _read_secret_file(path: Path, what: str) -> str:
-    try:
-        value = path.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{what}: cannot read {path}: {getattr(exc, 'strerror', None) or type(exc).__name__}") from None
-    if not value:
-        raise UsageError(f"{what}: {path} is empty")
-    return value
-
-
-def _session(settings: VaultSettings, pool: int) -> Any:
-    """A requests session whose adapter retries (bounded) on timeouts, connection resets, 429 and 502-504."""
-    import requests
-    from requests.adapters import HTTPAdapter
-    from urllib3.util.retry import Retry
-
-    class CappedRetry(Retry):
-        def get_retry_after(self, response: Any) -> float | None:
-            value = super().get_retry_after(response)
-            return None if value is None else min(value, MAX_RETRY_AFTER)
-
-    n = max(0, settings.retries)
-    retry = CappedRetry(total=n, connect=n, read=n, status=n, other=0, backoff_factor=settings.backoff,
-                        backoff_max=MAX_RETRY_AFTER, status_forcelist=(429, 502, 503, 504), allowed_methods=None,
-                        respect_retry_after_header=True, raise_on_status=False, raise_on_redirect=False)
-    sess = requests.Session()
-    adapter = HTTPAdapter(max_retries=retry, pool_connections=2, pool_maxsize=max(pool, 4))
-    sess.mount("http://", adapter)
-    sess.mount("https://", adapter)
-    return sess
-
-
-def connect(settings: VaultSettings, *, concurrency: int = 4) -> Any:
-    """An authenticated ``hvac.Client``. AppRole logs in here; a failed login is a VaultSourceError."""
-    import hvac
-
-    verify: bool | str = False if settings.tls_skip_verify else (settings.ca_cert or True)
-    cert = (settings.client_cert, settings.client_key) if settings.client_cert and settings.client_key else (
-        settings.client_cert or None)
-    client = hvac.Client(url=settings.addr, token=settings.token, verify=verify, cert=cert,
-                         timeout=settings.timeout, namespace=settings.namespace,
-                         session=_session(settings, concurrency))
-    if settings.role_id and not settings.token:
-        try:
-            client.auth.approle.login(role_id=settings.role_id, secret_id=settings.secret_id,
-                                      mount_point=settings.approle_mount, use_token=True)
-        except Exception as exc:  # noqa: BLE001 - reported as one line, without the ids
-            raise VaultSourceError(f"{settings.addr}: AppRole login on auth/{settings.approle_mount} failed: "
-                                   f"{describe_error(exc)}") from None
-    return client
-
-
-def describe_error(exc: BaseException) -> str:
-    """A short, value-free description of an hvac or requests failure."""
-    kind = error_kind(exc)
-    texts = {
-        "forbidden": "permission denied (403)",
-        "not-found": "not found (404)",
-        "rate-limited": "rate limited (429) after retries",
-        "unavailable": "server unavailable or sealed (503) after retries",
-        "timeout": "timed out after retries",
-        "unreachable": "cannot connect",
-        "tls": "TLS error (check --ca-cert, --client-cert/--client-key or --tls-skip-verify)",
-        "bad-request": "request rejected (400)",
-        "unauthorized": "unauthorized (401)",
-        "server-error": "server error",
-    }
-    return texts.get(kind, f"unexpected error ({type(exc).__name__})")
-
-
-def error_kind(exc: BaseException) -> str:
-    """Classify an exception into a Skip reason."""
-    import hvac.exceptions as hx
-    import requests
-
-    table: list[tuple[type[BaseException], str]] = [
-        (hx.Forbidden, "forbidden"), (hx.InvalidPath, "not-found"), (hx.RateLimitExceeded, "rate-limited"),
-        (hx.VaultDown, "unavailable"), (hx.InvalidRequest, "bad-request"), (hx.Unauthorized, "unauthorized"),
-        (hx.BadGateway, "unavailable"), (hx.InternalServerError, "server-error"),
-        (requests.exceptions.SSLError, "tls"), (requests.exceptions.Timeout, "timeout"),
-        (requests.exceptions.ConnectionError, "unreachable"), (hx.VaultError, "server-error"),
-    ]
-    for cls, kind in table:
-        if isinstance(exc, cls):
-            if kind == "unreachable" and "timed out" in str(exc).lower():
-                return "timeout"
-            return kind
-    return "error"
-
-
-# --------------------------------------------------------------------------------------------- the source
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class VaultOptions:
-    """What to scan."""
-
-    mounts: tuple[str, ...] = ()  # KV mounts to walk (default: every KV mount)
-    paths: tuple[str, ...] = ()  # "mount/prefix" subtrees to walk
-    read_values: bool = False
-    tokens: bool = True
-    policies: bool = True
-    auth_methods: bool = True
-    concurrency: int = 4
-    page_size: int = 500
-    max_paths: int = 100_000
-
-
-@dataclass(slots=True)
-class _Coverage:
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    mounts: list[str] = field(default_factory=list)
-    folders_listed: int = 0
-    paths_read: int = 0
-    values_read: int = 0
-    denied: int = 0
-    failed: int = 0
-    tokens: int = 0
-    tokens_denied: bool = False
-    policies: int = 0
-    roles: int = 0
-    skips: list[Skip] = field(default_factory=list)
-
-    def add(self, **counts: int) -> None:
-        with self.lock:
-            for k, v in counts.items():
-                setattr(self, k, getattr(self, k) + v)
-
-    def skip(self, target: str, exc: BaseException | None = None, *, reason: str | None = None,
-             detail: str | None = None) -> None:
-        kind = reason or (error_kind(exc) if exc is not None else "error")
-        text = detail if detail is not None else (describe_error(exc) if exc is not None else "")
-        with self.lock:
-            if kind == "forbidden":
-                self.denied += 1
-            else:
-                self.failed += 1
-            self.skips.append(Skip(source=SOURCE, target=target, reason=kind, detail=text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,7 +75,7 @@ class VaultSource:
 
     def scan(self, scanner: BlobScanner, hasher: SecretHasher, policy: Policy, now: datetime) -> CredentialResult:
         """Preflight (reachable, unsealed), then KV, tokens, policies and AppRole roles."""
-        cov = _Coverage()
+        cov = Coverage()
         target = self.addr or "vault"
         try:
             status = self._req("GET", "/v1/sys/seal-status")
@@ -309,13 +108,13 @@ class VaultSource:
         creds = [replace(c, attributes=(*c.attributes, *age_attributes(c, now))) for c in creds]
         violations = [*extra, *kv_declared(creds, now)]  # the generic checks run in scanner.hygiene.checks.vault
         anything = bool(cov.mounts) or cov.tokens > 0 or cov.policies > 0 or cov.roles > 0 or cov.paths_read > 0
-        notes = _coverage_notes(cov, self.options, len(creds), anything)
+        notes = coverage_notes(cov, self.options, len(creds), anything)
         return CredentialResult(credentials=tuple(creds), violations=tuple(violations), skipped=tuple(cov.skips),
                                 notes=tuple(notes), scanned_anything=anything)
 
     # ------------------------------------------------------------------ KV
 
-    def _all_mounts(self, cov: _Coverage) -> dict[str, _Mount] | None:
+    def _all_mounts(self, cov: Coverage) -> dict[str, _Mount] | None:
         for url in ("/v1/sys/mounts", "/v1/sys/internal/ui/mounts"):
             try:
                 data = self._req("GET", url)
@@ -339,7 +138,7 @@ class VaultSource:
                         "name the mounts with --mount")
         return None
 
-    def _mount_info(self, name: str, cov: _Coverage) -> _Mount | None:
+    def _mount_info(self, name: str, cov: Coverage) -> _Mount | None:
         path = name.strip("/") + "/"
         try:
             data = self._req("GET", f"/v1/sys/internal/ui/mounts/{path}")
@@ -353,7 +152,7 @@ class VaultSource:
             cov.skip(path, exc)
             return None
 
-    def _kv_mounts(self, cov: _Coverage) -> list[tuple[_Mount, list[str]]]:
+    def _kv_mounts(self, cov: Coverage) -> list[tuple[_Mount, list[str]]]:
         """The KV mounts to walk, each with the prefixes to walk under it."""
         wanted_mounts = [m.strip("/") + "/" for m in self.options.mounts]
         wanted_paths = [p.strip("/") for p in self.options.paths]
@@ -410,7 +209,7 @@ class VaultSource:
             after = page[-1]
 
     def _scan_mount(self, mount: _Mount, prefixes: list[str], classifier: Classifier, hasher: SecretHasher,
-                    cov: _Coverage, now: datetime) -> list[Credential]:
+                    cov: Coverage, now: datetime) -> list[Credential]:
         leaves: list[str] = []
         frontier: list[str] = []
         for p in prefixes:
@@ -451,7 +250,7 @@ class VaultSource:
         return [c for group in results for c in group]
 
     def _scan_leaf(self, mount: _Mount, leaf: str, classifier: Classifier, hasher: SecretHasher,
-                   cov: _Coverage) -> list[Credential]:
+                   cov: Coverage) -> list[Credential]:
         location = redact_key(f"{mount.path}{leaf}")  # a secret used as a path segment is shown redacted
         meta: dict[str, Any] = {}
         if mount.version == 2:
@@ -496,7 +295,7 @@ class VaultSource:
             out.append(replace(by_name, owner=base.owner))
         return out
 
-    def _read_values(self, mount: _Mount, leaf: str, cov: _Coverage) -> dict[str, Any] | None:
+    def _read_values(self, mount: _Mount, leaf: str, cov: Coverage) -> dict[str, Any] | None:
         location = f"{mount.path}{leaf}"
         try:
             if mount.version == 2:
@@ -511,7 +310,7 @@ class VaultSource:
 
     # ------------------------------------------------------------------ tokens
 
-    def _scan_tokens(self, cov: _Coverage, now: datetime) -> tuple[list[Credential], list[Violation]]:
+    def _scan_tokens(self, cov: Coverage, now: datetime) -> tuple[list[Credential], list[Violation]]:
         try:
             accessors = (self._req("LIST", "/v1/auth/token/accessors").get("data") or {}).get("keys") or []
         except Exception as exc:  # noqa: BLE001
@@ -549,7 +348,7 @@ class VaultSource:
 
     # ------------------------------------------------------------------ policies
 
-    def _scan_policies(self, cov: _Coverage, model_mounts: Sequence[tuple[str, int]]) -> list[Violation]:
+    def _scan_policies(self, cov: Coverage, model_mounts: Sequence[tuple[str, int]]) -> list[Violation]:
         try:
             names = (self._req("LIST", "/v1/sys/policies/acl").get("data") or {}).get("keys") or []
         except Exception as exc:  # noqa: BLE001
@@ -574,7 +373,7 @@ class VaultSource:
 
     # ------------------------------------------------------------------ auth methods
 
-    def _scan_approles(self, cov: _Coverage, policy: Policy) -> list[Violation]:
+    def _scan_approles(self, cov: Coverage, policy: Policy) -> list[Violation]:
         try:
             methods = self._req("GET", "/v1/sys/auth").get("data") or {}
         except Exception as exc:  # noqa: BLE001
@@ -606,28 +405,6 @@ class VaultSource:
                 cov.add(roles=1)
                 out.extend(approle_violations(f"vault-approle:{mount}/{role}", data, max_ttl))
         return out
-
-
-def _coverage_notes(cov: _Coverage, options: VaultOptions, n_creds: int, anything: bool) -> list[str]:
-    notes = [
-        f"vault coverage: {len(cov.mounts)} KV mount(s) walked ({', '.join(sorted(cov.mounts)) or 'none'}); "
-        f"{cov.folders_listed} folder(s) listed; {cov.paths_read} secret path(s) read; "
-        f"{cov.values_read} value(s) read; {cov.denied} path(s) denied; {cov.failed} failed",
-    ]
-    if not options.read_values:
-        notes.append("vault: values not read (metadata only); pass --read-values to classify keys by their value")
-    if options.tokens:
-        notes.append("vault tokens: not covered (the scanner token lacks sudo on auth/token/accessors)"
-                     if cov.tokens_denied else f"vault tokens: {cov.tokens} looked up")
-    if options.policies:
-        notes.append(f"vault policies: {cov.policies} read")
-    if options.auth_methods:
-        notes.append(f"vault approle roles: {cov.roles} read")
-    if not anything:
-        notes.append("vault: nothing scanned: every request was denied or failed (see skipped)")
-    elif n_creds == 0:
-        notes.append("vault: no credentials found in what was scanned")
-    return notes
 
 
 def _prefixes(classifier: Classifier, rule_id: str | None) -> tuple[str, ...]:

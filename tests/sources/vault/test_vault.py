@@ -265,7 +265,8 @@ def test_pagination(bao: Bao, seeded: dict[str, Any]) -> None:  # noqa: F811
     from scanner.config import ScanConfig
     from scanner.engine import Engine
     from scanner.policy import Policy
-    from scanner.sources.vault.walk import VaultOptions, VaultSource
+    from scanner.sources.vault.coverage import VaultOptions
+    from scanner.sources.vault.walk import VaultSource
 
     eng = Engine.create(ScanConfig())
     opts = VaultOptions(mounts=("paged",), page_size=3, tokens=False, policies=False, auth_methods=False)

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from scanner.sources.vault.client import VaultSettings
 from scanner.sources.vault.policies import check_policy, glob_regex, parse_policy
-from scanner.sources.vault.walk import VaultSettings, parse_days, parse_time
+from scanner.sources.vault.records import parse_days, parse_time
 
 DEPLOY = Path(__file__).resolve().parents[3] / "deploy" / "vault"
 
