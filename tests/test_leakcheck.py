@@ -21,7 +21,7 @@ _RULES = {r.id: r for r in load_builtin()}
 
 def _session(tmp_path: Path, body: str) -> subprocess.CompletedProcess[str]:
     shutil.copy(Path(__file__).parent / "conftest.py", tmp_path / "conftest.py")
-    shutil.copy(Path(__file__).parent / "schema_util.py", tmp_path / "schema_util.py")
+    shutil.copytree(Path(__file__).parent / "support", tmp_path / "support")
     (tmp_path / "test_leaky.py").write_text("from conftest import fake_key, plant, record_file, record_output\n" + body)
     env = {k: v for k, v in os.environ.items() if k != "CREDSWEEP_TEST_LEAKDIR"}
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
@@ -57,7 +57,8 @@ def test_leak_check_fails_on_a_leak_in_a_recorded_file(tmp_path):
 
 def test_leak_check_passes_the_redacted_form(tmp_path):
     proc = _session(tmp_path, "from scanner.redact import redact\n"
-                              "from scanner.detect.ruleset import load_builtin, public_prefixes\n"
+                              "from scanner.detect.prefixes import public_prefixes\n"
+                              "from scanner.detect.ruleset import load_builtin\n"
                               "R = {r.id: r for r in load_builtin()}\n"
                               "def test_ok():\n"
                               "    for rid in ('openai.project-key', 'anthropic.api-key', 'github.pat', 'pem.private-key'):\n"

@@ -204,6 +204,7 @@ def test_large_file_is_streamed_with_right_lines(tmp_path):
 def test_exclude_globs(tmp_path):
     _write(tmp_path / "vendor" / "a.py", f'A = "{fake_key("openai.project-key")}"\n')
     _write(tmp_path / "tests" / "fixtures" / "b.py", f'A = "{fake_key("openai.project-key")}"\n')
+    _write(tmp_path / "app.py", "A = 1\n")  # something is left to scan (excluding every file exits 4)
     r = cli("scan", "files", tmp_path, "--exclude", "vendor", "--exclude", "tests/fixtures/*", "--format", "json")
     assert r.rc == 0, r.err  # both keys excluded: nothing found
     assert json.loads(r.out)["findings"] == []
