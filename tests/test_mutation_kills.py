@@ -15,6 +15,18 @@ from datetime import UTC, date, datetime
 import pytest
 
 from scanner.commands._common import exit_code
+from scanner.correlate import (
+    _active,
+    _cred_place,
+    _days,
+    _finding_places,
+    _in_store,
+    _label,
+    _leak_phrase,
+    _repo,
+    _stored_phrase,
+    summary,
+)
 from scanner.errors import ConfigError, UsageError
 from scanner.filters import (
     _LOCK_FILES,
@@ -26,7 +38,18 @@ from scanner.filters import (
     is_placeholder,
     shannon_entropy,
 )
-from scanner.model import Confidence, Finding, Location, Report, RuleId, Severity, Violation
+from scanner.model import (
+    CommitInfo,
+    Confidence,
+    Credential,
+    Finding,
+    GitProvenance,
+    Location,
+    Report,
+    RuleId,
+    Severity,
+    Violation,
+)
 from scanner.redact import SecretHasher
 from scanner.suppress import IgnoreEntry, ignore_entry_toml, load_baseline, load_ignore_file
 from scanner.verify import (
@@ -498,3 +521,103 @@ def test_lock_files(name: str) -> None:
 def test_generic_name_noise_reason() -> None:
     assert generic_name_noise("page_token = '") == "not-a-credential-name"
     assert generic_name_noise("api_key = '") is None
+
+
+# --------------------------------------------------------------------------- correlation: places and sentences
+
+
+def _commit_info(sha: str, day: int) -> CommitInfo:
+    when = datetime(2026, 9, day, tzinfo=UTC)
+    return CommitInfo(sha=sha, author="dev@example.com", author_date=when, committer_date=when)
+
+
+def _git(at_head: bool, removed: bool = False) -> GitProvenance:
+    c = _commit_info("a" * 40, 1)
+    return GitProvenance(repo="/src/chat-service/", introduced=c, last_seen=c,
+                         removed_by=_commit_info("b" * 40, 2) if removed else None, at_head=at_head, refs=("main",),
+                         paths=("app.py",))
+
+
+def _cred(**kw: object) -> Credential:
+    base = {"id": "secret/data/app#OPENAI", "source": "vault", "store": "vault-kv", "location": "secret/app#OPENAI"}
+    return Credential(**{**base, **kw})  # type: ignore[arg-type]
+
+
+def test_finding_places_name_repo_line_key_path_and_state() -> None:
+    locs = (Location(source="file", path="app.py", line=3, root="/work/chat-service"),
+            Location(source="file", path="cfg.yaml", key_path="db.key", decoded="base64", root="/work/chat-service"))
+    f = replace(_finding(Severity.HIGH), locations=locs)
+    places = _finding_places(f)
+    assert [p.where for p in places] == ["chat-service/app.py:3", "chat-service/cfg.yaml [db.key] (decoded base64)"]
+    assert {(p.source, p.ref, p.state, p.commit) for p in places} == {("file", f.fingerprint, "working tree", None)}
+    staged = replace(f, locations=(Location(source="staged", path="a.py", line=1),))
+    assert [(p.where, p.state) for p in _finding_places(staged)] == [("a.py:1", "staged")]
+    other = replace(f, locations=(Location(source="vault", path="secret/x", root="."),))
+    assert [(p.where, p.state) for p in _finding_places(other)] == [("secret/x", "vault")]
+    git = replace(f, git=_git(True), locations=(Location(source="git", path="app.py", line=2, commit="c1"),))
+    assert [(p.where, p.state, p.commit) for p in _finding_places(git)] == [("chat-service/app.py:2", "at HEAD", "c1")]
+    hist = replace(git, git=_git(False, removed=True))
+    assert [p.state for p in _finding_places(hist)] == ["history only"]
+    assert _repo(git) == "chat-service" and _repo(f) == "chat-service" and _repo(staged) == ""
+    assert _repo(replace(f, locations=(Location(source="file", path="a", root="/"),))) == ""
+    dots = replace(f, locations=(Location(source="file", path="a.py", root=".."),))
+    assert [p.where for p in _finding_places(dots)] == ["a.py"]
+
+
+def test_cred_place_and_stored_phrase() -> None:
+    arn = _cred(id="arn:aws:secretsmanager:eu-west-1:1:secret:app#OPENAI", source="aws", store="aws-secretsmanager",
+                location="eu-west-1 app", version=None, status="active")
+    p = _cred_place(arn)
+    assert (p.source, p.where, p.ref, p.store, p.state) == (
+        "aws", "arn:aws:secretsmanager:eu-west-1:1:secret:app", arn.id, "aws-secretsmanager", "active")
+    v = _cred(version=3)
+    p = _cred_place(v)
+    assert (p.where, p.version, p.state) == ("secret/app#OPENAI", 3, "")
+    assert _stored_phrase(v, NOW) == "version 3 of secret/app in Vault"
+    assert _stored_phrase(_cred(), NOW) == "stored at secret/app in Vault"
+    rotated = _cred(created_at=datetime(2026, 1, 1, tzinfo=UTC), last_rotated_at=datetime(2026, 9, 20, 12, tzinfo=UTC))
+    assert _stored_phrase(rotated, NOW) == "stored at secret/app in Vault, last rotated 10 days ago"
+    created = _cred(created_at=datetime(2026, 9, 29, 13, tzinfo=UTC))
+    assert _stored_phrase(created, NOW) == "stored at secret/app in Vault, never rotated since it was stored 0 days ago"
+    assert _stored_phrase(arn, NOW) == "stored in AWS Secrets Manager as arn:aws:secretsmanager:eu-west-1:1:secret:app"
+    odd = _cred(source="aws", store="aws-odd", id="x#y")
+    assert _stored_phrase(odd, NOW) == "stored in aws-odd as x"
+    future = _cred(created_at=datetime(2027, 1, 1, tzinfo=UTC))
+    assert _stored_phrase(future, NOW).endswith("stored 0 days ago")
+
+
+def test_active_and_in_store() -> None:
+    assert _active(_cred(status=None)) and _active(_cred(status="active"))
+    assert not _active(_cred(status="deleted")) and not _active(_cred(status="inactive"))
+    assert _in_store(_cred(), ["vault"]) and _in_store(_cred(), ["vault-kv"])
+    assert not _in_store(_cred(), ["aws-secretsmanager"]) and not _in_store(_cred(status="deleted"), ["vault"])
+    assert not _in_store(_cred(source="file"), ["vault"])
+    assert _in_store(_cred(source="aws", store="aws-secretsmanager"), ["aws-secretsmanager"])
+
+
+def test_leak_phrase_and_summary() -> None:
+    f = replace(_finding(Severity.HIGH), locations=(Location(source="file", path="app.py", line=3),))
+    assert _leak_phrase(f) == "found in app.py:3"
+    g = replace(f, git=_git(True))
+    assert _leak_phrase(g) == "leaked in commit aaaaaaaaaa (chat-service/app.py:3)"
+    h = replace(f, git=_git(False, removed=True))
+    assert _leak_phrase(h) == ("leaked in commit aaaaaaaaaa (chat-service/app.py:3, removed by bbbbbbbbbb, "
+                               "still in history)")
+    h2 = replace(f, git=replace(_git(False), removed_by=None))
+    assert _leak_phrase(h2) == "leaked in commit aaaaaaaaaa (chat-service/app.py:3, still in history)"
+    assert summary("OpenAI key", [f], [], NOW, True) == "the OpenAI key found in app.py:3 is in no scanned secret store."
+    assert summary("OpenAI key", [f], [], NOW, False) == "the OpenAI key found in app.py:3."
+    assert summary("OpenAI key", [f, g], [], NOW, False) == "the OpenAI key found in app.py:3 (and 1 more finding(s))."
+    assert summary("OpenAI key", [], [], NOW, True) == "the OpenAI key."
+    two = [_cred(version=1), _cred(version=2)]
+    assert summary("OpenAI key", [], two, NOW, True) == (
+        "the OpenAI key is version 1 of secret/app in Vault; version 2 of secret/app in Vault.")
+    three = [*two, _cred(version=3)]
+    assert summary("OpenAI key", [f], three, NOW, True) == (
+        "the OpenAI key found in app.py:3 is version 1 of secret/app in Vault; version 2 of secret/app in Vault; "
+        "and 1 more stored copies.")
+    assert _label("openai", "api-key", "OpenAI API key") == "OpenAI API key"
+    assert _label("openai", "api-key", None) == "openai api-key"
+    assert _label("", "", None) == "credential"
+    assert _label("", "token", "") == "token"
+    assert _days(NOW, None) is None and _days(NOW, datetime(2026, 9, 28, 13, tzinfo=UTC)) == 1
