@@ -7,7 +7,6 @@ and fails the run if one appears in the clear.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 import shutil
@@ -51,13 +50,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     base: Path | None = getattr(factory, "_basetemp", None)
     if base is None or config.getini("tmp_path_retention_policy") != "none":
         return
-    shutil.rmtree(base, ignore_errors=True)  # session-scoped mktemp() dirs and the xdist workers' popen-gw*
-    if getattr(factory, "_given_basetemp", None) is None:  # pytest-of-USER/pytest-N: tidy its parent too
-        current = base.parent / "pytest-current"
-        if current.is_symlink() and not current.exists():
-            current.unlink(missing_ok=True)
-        with contextlib.suppress(OSError):
-            base.parent.rmdir()  # only when empty: other sessions may be using it
+    # session-scoped mktemp() dirs and the xdist workers' popen-gw*; the parent (pytest-of-USER, shared with
+    # concurrent sessions) stays: .ci/run passes --basetemp inside its own temporary directory
+    shutil.rmtree(base, ignore_errors=True)
 
 
 def _leak_dir() -> Path:
