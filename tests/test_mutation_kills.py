@@ -33,6 +33,7 @@ from scanner.filters import (
     _PLACEHOLDER_WORDS,
     _is_sequential,
     generic_name_noise,
+    generic_noise,
     is_known_example,
     is_lock_file,
     is_placeholder,
@@ -621,3 +622,40 @@ def test_leak_phrase_and_summary() -> None:
     assert _label("", "", None) == "credential"
     assert _label("", "token", "") == "token"
     assert _days(NOW, None) is None and _days(NOW, datetime(2026, 9, 28, 13, tzinfo=UTC)) == 1
+
+
+@pytest.mark.parametrize(("value", "path", "reason"), [
+    ("data:Zq9wXk2m", "src/a.py", "data-uri"), ("DATA:Zq9wXk2mPq", "src/a.py", None),
+    ("ghijklmnopqrstuv", "src/a.py", "sequential"), ("id-9f0e8d7c-6b5a-4f3e-9d2c-1b0a9f8e7d6c", "src/a.py", "uuid"),
+    ("${Zq9wXk2mPq}", "src/a.py", "template"), ("$Zq9wXk2mPq", "src/a.py", "template"),
+    ("31415926535897", "src/a.py", "not-alphanumeric"), ("zqwmxkvbnrtp", "src/a.py", "low-variety"),
+    ("Zq9w(Xk2m)", "src/a.py", "code"), ("Zq9w(Xk2mPq", "src/a.py", None), ("Zq9w!Xk2m~Pq", "src/a.py", None),
+    ("eyJhbGciOiJIUzI1NiJ9", "src/a.py", "encoded-json"), ("eyJhbGciOiJIUzI1NiJ9.Zq", "src/a.py", None),
+    ("9f0e8d7c6b5a4f3e9d2c1b0a9f8e7d6c", "src/hashes.txt", "hash"),
+    ("9f0e8d7c6b5a4f3e9d2c1b0a9f8e7d6c", "src/HASHES.txt", "hash"),
+    ("9f0e8d7c6b5a4f3e9d2c1b0a9f8e7d6c", "src/a.py", None),
+    ("9f0e8d7c6b5a4f3e9d2c1b0a9f8e7d6c9f0e8d7c", "hash.txt", "hash"),
+    ("9f0e8d7c6b5a4f3e9d2c1b0a9f8e7d6c" * 2, "hash.txt", "hash"),
+    ("9f0e8d7c6b5a4f3e9d2c1b0a9f8e7d6c" * 4, "hash.txt", "hash"),
+    ("9f0e8d7c6b5a4f3e9d2c1b0a9f8e7d6c" + "e", "hash.txt", None),
+    ("9f0e8d7c6b5a4f3e9d2c1b0a9f8e7d6c9f0e8d7ce", "hash.txt", None),
+    ("9f0e8d7c6b5a4f3e9d2c1b0a9f8e7d6c" * 2 + "e", "hash.txt", None),
+    ("9f0e8d7c6b5a4f3e9d2c1b0a9f8e7d6c" * 4 + "e", "hash.txt", None),
+    ("Zq9wXk2mPqR7sT4vW6yZ8aB1cD3eF5gH", "hash.txt", None),
+])
+def test_generic_noise_reasons(value: str, path: str, reason: str | None) -> None:
+    assert generic_noise(value, path) == reason
+
+
+def test_lock_file_is_decided_on_the_last_path_part() -> None:
+    assert is_lock_file("a/b/c/poetry.lock") and not is_lock_file("poetry.lock/b/c")
+
+
+def test_sts_job_signs_with_the_companion_secret() -> None:
+    v = _verifier()
+    a = v._job(STS_SPEC, "AKIAXXXXXXXXXXXXXXXX", "secret/one")
+    b = v._job(STS_SPEC, "AKIAXXXXXXXXXXXXXXXX", "secret/two")
+    assert isinstance(a, _Job) and isinstance(b, _Job)
+    assert (a.spec, a.secret) == (STS_SPEC, "AKIAXXXXXXXXXXXXXXXX")
+    auth = [dict(j.request.headers)["Authorization"] for j in (a, b)]
+    assert auth[0] != auth[1]
