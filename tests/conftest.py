@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -26,10 +27,35 @@ from scanner.detect.ruleset import load_builtin
 _LEAK_DIR_ENV = "CREDSWEEP_TEST_LEAKDIR"
 
 
+# Temporary directories this (controller) process made; removed when pytest exits, after the leak check, so a
+# run leaves no planted secret on disk. Set CREDSWEEP_TEST_LEAKDIR yourself to keep the outputs for debugging.
+_OWNED_DIRS: dict[str, str] = {}  # environment variable -> directory
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    if not hasattr(config, "workerinput") and _LEAK_DIR_ENV not in os.environ:
-        os.environ[_LEAK_DIR_ENV] = tempfile.mkdtemp(prefix="credsweep-leakcheck-")
-    os.environ.setdefault("CREDSWEEP_CACHE_DIR", os.path.join(tempfile.gettempdir(), "credsweep-test-cache"))
+    if hasattr(config, "workerinput"):
+        return  # xdist workers inherit the controller's directories through the environment
+    for env, prefix in ((_LEAK_DIR_ENV, "credsweep-leakcheck-"), ("CREDSWEEP_CACHE_DIR", "credsweep-test-cache-")):
+        if env not in os.environ:
+            _OWNED_DIRS[env] = os.environ[env] = tempfile.mkdtemp(prefix=prefix)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove what the run made: the leak-check and cache directories, and pytest's own base temp directory."""
+    if hasattr(config, "workerinput"):
+        return
+    for env, d in _OWNED_DIRS.items():
+        shutil.rmtree(d, ignore_errors=True)
+        if os.environ.get(env) == d:
+            del os.environ[env]  # a later pytest.main() in this process (mutmut) makes and owns its own
+    _OWNED_DIRS.clear()
+    factory = getattr(config, "_tmp_path_factory", None)
+    base: Path | None = getattr(factory, "_basetemp", None)
+    if base is None or config.getini("tmp_path_retention_policy") != "none":
+        return
+    # session-scoped mktemp() dirs and the xdist workers' popen-gw*; the parent (pytest-of-USER, shared with
+    # concurrent sessions) stays: .ci/run passes --basetemp inside its own temporary directory
+    shutil.rmtree(base, ignore_errors=True)
 
 
 def _leak_dir() -> Path:

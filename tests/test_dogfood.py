@@ -6,14 +6,14 @@ import json
 import subprocess
 from pathlib import Path
 
-import pytest
 from conftest import cli
+from support.toolcheck import need
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.skipif(not (ROOT / ".git").exists(), reason="needs the git checkout")
 def test_repository_passes_its_own_scan():
+    need((ROOT / ".git").exists(), "needs the git checkout")
     tracked = subprocess.run(["git", "-C", str(ROOT), "ls-files"], capture_output=True, text=True, check=True)
     assert "rules/openai.yaml" in tracked.stdout
     r = cli("scan", "repo", ROOT, "--no-history", "--format", "json")

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from conftest import CREDSWEEP, cli, fake_key, record_file, record_output
 from support import aws_server
+from support.toolcheck import missing, need_module
 from support.vault_server import bao  # noqa: F401 - fixture
 
 from scanner.redact import looks_like_secret, redact, redact_key
@@ -198,7 +199,7 @@ def test_error_messages_escape_the_path(tmp_path):
 
 
 def test_markdown_escapes_are_robust_under_githubs_renderer():
-    cmarkgfm = pytest.importorskip("cmarkgfm")
+    cmarkgfm = need_module("cmarkgfm")
     for s in [*NAMES.values(), "see https://evil.example, www.evil.example, eve@evil.example", "**b** `c` # h"]:
         for md in (md_text(s), "| a |\n|---|\n| " + md_code(s) + " |", md_code(s, table=False)):
             rendered = cmarkgfm.github_flavored_markdown_to_html(md)
@@ -218,7 +219,7 @@ def _tags(page: str) -> list[tuple[str, list[tuple[str, str | None]]]]:
 
 
 def test_markdown_report_has_no_injected_markup(tmp_path):
-    cmarkgfm = pytest.importorskip("cmarkgfm")
+    cmarkgfm = need_module("cmarkgfm")
     repo, _ = _evil_repo(tmp_path)
     _evil_tree(repo)
     _git(repo, "add", "-A")
@@ -258,10 +259,8 @@ def test_html_report_has_no_injected_element_or_attribute(tmp_path):
 def _in_chromium(tmp_path: Path, page_path: Path) -> None:
     chromium = os.environ.get("CREDSWEEP_CHROMIUM", "/usr/bin/chromium")
     if not Path(chromium).exists() or shutil.which(chromium) is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"chromium not found at {chromium}")
-        pytest.skip(f"chromium not found at {chromium}")
-    sync_api = pytest.importorskip("playwright.sync_api")
+        missing(f"chromium not found at {chromium}")
+    sync_api = need_module("playwright.sync_api")
     problems: list[str] = []
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, headless=True,

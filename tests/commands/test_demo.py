@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 from conftest import cli, record_file
 from support.schema_util import sarif_errors, validate_result_json
+from support.toolcheck import missing
 
 
 @pytest.mark.slow
@@ -16,9 +16,7 @@ def test_demo_end_to_end(tmp_path):
         try:
             __import__(module)
         except ImportError:
-            if os.environ.get("CI"):
-                pytest.fail(f"{module} missing: install the demo extra")
-            pytest.skip(f"{module} missing: pip install 'credsweep[demo]'")
+            missing(f"{module} missing: pip install 'credsweep[demo]'")
     out = tmp_path / "out" / "report.html"
     r = cli("demo", "--output", out, "--workdir", tmp_path / "work", timeout=600)
     assert r.rc == 0, r.err

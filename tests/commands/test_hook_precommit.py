@@ -14,15 +14,18 @@ from pathlib import Path
 import pytest
 from conftest import cli, fake_key, record_output
 from support.gitrepo import BASE_ENV, Repo
+from support.toolcheck import need
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY_RULE = "anthropic.api-key"
 COPY = ["setup.cfg", "pyproject.toml", "README.md", ".pre-commit-hooks.yaml", "scanner", "rules", "templates"]
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(shutil.which("pre-commit") is None, reason="pre-commit is not installed"),
-]
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _pre_commit_installed() -> None:
+    need(shutil.which("pre-commit"), "pre-commit is not installed (pip install -e '.[test]')")
 
 
 @pytest.fixture(scope="session")

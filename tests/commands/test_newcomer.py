@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 import click
-import pytest
 from conftest import cli, fake_key, record_file
+from support.toolcheck import missing
 
 from scanner.commands._common import output_options, rule_options, verify_options
 
@@ -339,9 +339,7 @@ def test_demo_from_a_checkout_root_is_not_shadowed_and_leaves_nothing_behind(tmp
         try:
             __import__(module)
         except ImportError:
-            if os.environ.get("CI"):
-                pytest.fail(f"{module} missing: install the demo extra")
-            pytest.skip(f"{module} missing: pip install 'credsweep[demo]'")
+            missing(f"{module} missing: pip install 'credsweep[demo]'")
     clone, tmp = tmp_path / "clone", tmp_path / "tmp"
     (clone / "scanner").mkdir(parents=True)
     (clone / "scanner" / "__init__.py").write_text('raise ImportError("the checkout\'s scanner/ was imported")\n',

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import CREDSWEEP, cli, fake_key, record_file, record_output
+from support.toolcheck import need_module
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -140,7 +141,7 @@ def test_foreign_cache_with_a_valid_looking_tag_is_ignored(cache, tree, tmp_path
 
 
 def test_truncated_hyperscan_db_is_rebuilt(cache, tree) -> None:
-    pytest.importorskip("hyperscan")
+    need_module("hyperscan", "the hyperscan wheel is not installed")
     cdir, env = cache
     t, _ = tree
     _scan_json(t, env, "--engine", "hyperscan")
@@ -156,7 +157,7 @@ def test_truncated_hyperscan_db_is_rebuilt(cache, tree) -> None:
 
 
 def test_bad_prefilter_sidecar_is_not_used(cache, tree) -> None:
-    pytest.importorskip("hyperscan")
+    need_module("hyperscan", "the hyperscan wheel is not installed")
     cdir, env = cache
     t, _ = tree
     _scan_json(t, env, "--engine", "hyperscan")
@@ -255,7 +256,7 @@ def test_failed_write_leaves_the_old_file_intact(tmp_path: Path, tree, cache) ->
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".result")) == []
 
 
-@pytest.mark.skipif(os.getuid() == 0, reason="root writes into read-only directories")
+@pytest.mark.skipif(os.getuid() == 0, reason="root writes into read-only directories")  # platform, not a tool
 def test_read_only_output_dir_is_a_clear_error(tmp_path: Path, tree, cache) -> None:
     t, _ = tree
     _, env = cache

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import record_file, record_output
 from support import report_factory
+from support.toolcheck import missing, need_module
 
 from scanner.report.formats.base import FormatOptions
 from scanner.report.formats.html import csp_hash, render
@@ -61,11 +62,8 @@ def _launch(p):  # type: ignore[no-untyped-def]
 @pytest.mark.slow
 def test_in_headless_chromium(tmp_path):
     if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
-        msg = f"chromium not found at {CHROMIUM} (apt-get install -y chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(msg)
-        pytest.skip(msg)
-    sync_api = pytest.importorskip("playwright.sync_api")
+        missing(f"chromium not found at {CHROMIUM} (apt-get install -y chromium)")
+    sync_api = need_module("playwright.sync_api")
     html, _ = _reviews()
     page_path = tmp_path / "review.html"
     page_path.write_text(html, encoding="utf-8")

@@ -13,6 +13,7 @@ import pytest
 from conftest import cli, fake_key, record_file, record_output
 from support import report_factory
 from support.schema_util import sarif_errors
+from support.toolcheck import missing
 
 from scanner.model import Severity
 from scanner.report.formats.base import FormatOptions
@@ -167,22 +168,17 @@ def test_report_command_sarif_flag(tmp_path):
 
 
 def _multitool() -> Path | None:
-    env = os.environ.get("CREDSWEEP_SARIF_MULTITOOL")
-    for cand in (env, str(DEFAULT_MULTITOOL)):
-        if cand and Path(cand).is_file() and os.access(cand, os.X_OK):
-            return Path(cand)
-    return None
+    # an explicit CREDSWEEP_SARIF_MULTITOOL is the only candidate: a wrong path is a missing tool
+    cand = os.environ.get("CREDSWEEP_SARIF_MULTITOOL") or str(DEFAULT_MULTITOOL)
+    return Path(cand) if Path(cand).is_file() and os.access(cand, os.X_OK) else None
 
 
 @pytest.mark.slow
 def test_github_ingestion_rules_with_sarif_multitool(tmp_path):
     tool = _multitool()
     if tool is None:
-        msg = ("Microsoft SARIF multitool not found: set CREDSWEEP_SARIF_MULTITOOL or run "
-               "`npm install --prefix .ci/tools @microsoft/sarif-multitool`")
-        if os.environ.get("CI"):
-            pytest.fail(msg)
-        pytest.skip(msg)
+        missing("Microsoft SARIF multitool not found: set CREDSWEEP_SARIF_MULTITOOL or run "
+                "`npm install --prefix .ci/tools @microsoft/sarif-multitool`")
     src, _ = _repo(tmp_path)
     targets = {"cli": tmp_path / "cli.sarif", "rich": tmp_path / "rich.sarif"}
     _scan_sarif(src, targets["cli"])

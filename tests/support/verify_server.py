@@ -19,6 +19,7 @@ from conftest import cli, record_file
 
 from scanner.detect.ruleset import load_builtin
 from scanner.detect.verifyspec import spec_of
+from support.toolcheck import need_module
 
 USER_HOSTS = ("adb-1234.azuredatabricks.net", "vault.corp.example.com", "sts.amazonaws.com", "huggingface.co",
               "api.x.ai", "openrouter.ai")
@@ -44,8 +45,8 @@ class LocalHttps:
 
 @pytest.fixture(name="https_server")
 def https_server_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalHttps]:
-    trustme = pytest.importorskip("trustme")
-    httpserver = pytest.importorskip("pytest_httpserver")
+    trustme = need_module("trustme")
+    httpserver = need_module("pytest_httpserver")
     ca = trustme.CA()
     cert = ca.issue_cert("127.0.0.1", "localhost")
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

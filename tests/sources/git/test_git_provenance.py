@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import cli, fake_key
 from support.gitrepo import Repo, commit_info, scan_json
+from support.toolcheck import need
 
 KEY_RULE = "anthropic.api-key"
 
@@ -398,8 +399,7 @@ def test_not_a_repository_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_submodule_is_not_followed(tmp_path: Path) -> None:
-    if shutil.which("git") is None:
-        pytest.skip("git missing")
+    need(shutil.which("git"), "git is not installed")
     sub = Repo(tmp_path / "sub")
     sub.write("s.txt", "s\n")
     sub.commit("s", 1)
