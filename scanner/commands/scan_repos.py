@@ -34,6 +34,11 @@ def _default_cache() -> Path:
 @click.argument("repos", nargs=-1)
 @click.option("--from-file", "from_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="File listing repositories, one URL or path a line ('#' comments).")
+@click.option("--org", "orgs", multiple=True, metavar="HOST:NAME",
+              help="Every repository of github:ORGANISATION or gitlab:GROUP (token from GITHUB_TOKEN / GITLAB_TOKEN; "
+                   "API from GITHUB_API_URL / GITLAB_API_URL). Repeatable.")
+@click.option("--include-archived", is_flag=True, help="With --org: also archived repositories.")
+@click.option("--include-forks", is_flag=True, help="With --org: also forks.")
 @click.option("--state", "state_file", type=click.Path(dir_okay=False, path_type=Path),
               help="SQLite state: blobs already scanned clean with the same rules are not read again.")
 @click.option("--shard", metavar="I/N", help="Scan only shard I of N (a stable share by repository name).")
@@ -46,7 +51,8 @@ def _default_cache() -> Path:
               help="Blobs larger than this are streamed in chunks [50].")
 @rule_options
 @output_options
-def command(repos: tuple[str, ...], from_file: Path | None, state_file: Path | None, shard: str | None,
+def command(repos: tuple[str, ...], from_file: Path | None, orgs: tuple[str, ...], include_archived: bool,
+            include_forks: bool, state_file: Path | None, shard: str | None,
             cache_dir: Path | None, clone_timeout: float, jobs: int | None, max_file_mb: float | None,
             config_file: Path | None, rule_dirs: tuple[Path, ...], baseline: Path | None, ignore_file: Path | None,
             exclude: tuple[str, ...], no_structure: bool, engine: str | None, fmt: str, output: Path | None,
@@ -65,9 +71,16 @@ def command(repos: tuple[str, ...], from_file: Path | None, state_file: Path | N
     specs = [mirror.parse_spec(r) for r in repos]
     if from_file is not None:
         specs += mirror.read_list(from_file)
+    if orgs:
+        from scanner.sources.git.hosts import list_repositories, parse_org
+
+        for org in orgs:
+            parse_org(org)  # a malformed --org is a usage error before any request
+        for org in orgs:
+            specs += list_repositories(org, include_archived=include_archived, include_forks=include_forks)
     specs = mirror.dedupe(specs)
     if not specs:
-        raise UsageError("no repositories: give them as arguments or with --from-file LIST")
+        raise UsageError("no repositories: give them as arguments, with --from-file LIST or with --org HOST:NAME")
     if shard is not None:
         index, count = mirror.parse_shard(shard)
         specs = mirror.shard(specs, index, count)

@@ -185,3 +185,38 @@ def test_the_kubernetes_indexed_job_example_is_a_valid_manifest() -> None:
     assert spec["completionMode"] == "Indexed" and spec["completions"] == spec["parallelism"] == 4
     args = " ".join(spec["template"]["spec"]["containers"][0]["args"])
     assert "--shard $((JOB_COMPLETION_INDEX + 1))/4" in args and "scan repos" in args
+
+
+def test_org_listing_from_the_github_api_with_pagination_and_filters(tmp_path: Path, httpserver) -> None:
+    """A GitHub organisation listed through its REST API (a local server speaking the same protocol): two pages,
+    an archived repository and a fork left out, the token sent to the API only and never shown."""
+    token = "ghp_" + "x" * 36  # credsweep:allow
+    base = httpserver.url_for("")
+    page1 = [{"full_name": "acme/r0", "clone_url": f"{base}git/r0", "archived": False, "fork": False},
+             {"full_name": "acme/old", "clone_url": f"{base}git/old", "archived": True, "fork": False}]
+    page2 = [{"full_name": "acme/r1", "clone_url": f"{base}git/r1", "archived": False, "fork": False},
+             {"full_name": "acme/fork", "clone_url": f"{base}git/fork", "archived": False, "fork": True}]
+    httpserver.expect_request("/orgs/acme/repos", query_string="per_page=100&type=all",
+                              headers={"Authorization": f"Bearer {token}"}).respond_with_json(
+        page1, headers={"Link": f'<{base}orgs/acme/repos?per_page=100&type=all&page=2>; rel="next"'})
+    httpserver.expect_request("/orgs/acme/repos", query_string="per_page=100&type=all&page=2").respond_with_json(page2)
+    from scanner.sources.git.hosts import list_repositories
+
+    specs = list_repositories("github:acme", {"GITHUB_API_URL": base.rstrip("/"), "GITHUB_TOKEN": token})
+    assert [s.name for s in specs] == ["github:acme/r0", "github:acme/r1"]
+    assert all(token not in (s.url or "") for s in specs)
+    with_all = list_repositories("github:acme", {"GITHUB_API_URL": base.rstrip("/"), "GITHUB_TOKEN": token},
+                                 include_archived=True, include_forks=True)
+    assert len(with_all) == 4
+    r = cli("scan", "repos", "--org", "github:acme", "--cache-dir", tmp_path / "m", "--clone-timeout", "20",
+            env={"GITHUB_API_URL": base.rstrip("/"), "GITHUB_TOKEN": token})
+    assert r.rc == 4, r.err  # the local server is not a git host: both clones fail, listed, nothing scanned
+    assert token not in r.out + r.err and "github:acme/r0" in r.err
+
+
+def test_org_api_must_be_https(tmp_path: Path) -> None:
+    r = cli("scan", "repos", "--org", "github:acme", env={"GITHUB_API_URL": "http://api.example.invalid"})
+    assert r.rc == 2, r.err
+    assert "GITHUB_API_URL must be an https:// URL" in r.err
+    r = cli("scan", "repos", "--org", "bitbucket:acme")
+    assert r.rc == 2 and "give github:ORGANISATION or gitlab:GROUP" in r.err
