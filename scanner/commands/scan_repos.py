@@ -95,14 +95,23 @@ def command(repos: tuple[str, ...], from_file: Path | None, orgs: tuple[str, ...
     cache = cache_dir or _default_cache()
     results: list[SourceResult] = []
     failed: list[Skip] = []
-    known = 0
+    known = unchanged = 0
+    progress = _Progress(len(specs)) if _progress_enabled() else None
     try:
         for spec in specs:
+            if progress is not None:
+                progress.show(results, failed)
             try:
                 path = spec.path
+                refs = None
                 if spec.url is not None:
                     path, _ = mirror.update_mirror(cache, spec, clone_timeout)
+                    refs = mirror.refs_digest(path)  # a mirror is its refs: unchanged refs, unchanged history
                 assert path is not None
+                if ledger is not None and ledger.unchanged_and_clean(spec.name, refs):
+                    unchanged += 1
+                    results.append(SourceResult(scanned_anything=True))
+                    continue
                 source = GitSource(path, exclude=cfg.exclude, max_file_mb=cfg.max_file_mb, jobs=cfg.jobs,
                                    ledger=ledger, worktree=spec.url is None)
                 result = source.scan(eng.scanner, eng.hasher)
@@ -111,14 +120,18 @@ def command(repos: tuple[str, ...], from_file: Path | None, orgs: tuple[str, ...
                 continue
             known += source.known_clean
             if ledger is not None:
-                ledger.record(spec.name, source.clean_blobs, result.stats.blobs_scanned, started.isoformat())
+                ledger.record(spec.name, source.clean_blobs, result.stats.blobs_scanned, started.isoformat(),
+                              refs=refs, repo_clean=not result.detected and not result.skipped)
             results.append(_named(result, spec.name))
     finally:
         if ledger is not None:
             ledger.close()
+        if progress is not None:
+            progress.show(results, failed, done=True)
     notes: tuple[str, ...] = ()
     if ledger is not None:
-        notes = (f"state {state_file}: {known} blob(s) already scanned clean with these rules were not read again",)
+        notes = (f"state {state_file}: {unchanged} mirrored repositor(y/ies) unchanged since a clean scan were not "
+                 f"walked; {known} blob(s) already scanned clean with these rules were not read again",)
     summary = SourceResult(skipped=tuple(failed), notes=notes, scanned_anything=bool(results))
     report = eng.report_from([*results, summary], scan_kind="repos", targets=[s.name for s in specs],
                              suppression=eng.suppression(baseline, ignore_file, None), started=started, now=now)
@@ -137,3 +150,23 @@ def _named(result: SourceResult, name: str) -> SourceResult:
                      for d in result.detected)
     git = {k: replace(v, repo=name) for k, v in result.git.items()}
     return replace(result, detected=detected, git=git)
+
+
+def _progress_enabled() -> bool:
+    from scanner.sources.files import _progress_enabled as enabled  # one rule: a terminal, never in CI logs
+
+    return enabled()
+
+
+class _Progress:
+    """One status line on stderr: repositories done, blobs scanned and findings so far."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+
+    def show(self, results: list[SourceResult], failed: list[Skip], done: bool = False) -> None:
+        blobs = sum(r.stats.blobs_scanned for r in results)
+        hits = len({d.match.secret.value for r in results for d in r.detected})
+        line = (f"\rrepositories {len(results) + len(failed)}/{self.total}  blobs {blobs:,}  "
+                f"secrets {hits}  failed {len(failed)}")
+        click.echo(line + ("\n" if done else ""), err=True, nl=False)

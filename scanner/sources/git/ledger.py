@@ -1,7 +1,8 @@
 """Incremental state for scans of many repositories (``scan repos --state FILE``): which blobs were already scanned,
 clean, under which rules version.
 
-A blob that produced no hit under the same rules is not read again; a blob with a hit is always scanned again, so a
+A blob that produced no hit under the same rules is not read again; a blob with a hit is always scanned again; a
+mirrored repository whose refs did not move since a clean scan under the same rules is not walked at all. So a
 rerun reports exactly the findings of a full run while the state never holds a secret, a match or a preview (only
 git blob ids, which are public content hashes of the repositories being scanned). Any change to the rules, the
 settings that shape matching or credsweep's version gives a new rules version, and every blob is scanned again.
@@ -20,7 +21,7 @@ from pathlib import Path
 from scanner.detect.ruleset import RuleSet
 from scanner.errors import ConfigError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def rules_version(rules: RuleSet, *settings: object) -> str:
@@ -55,7 +56,7 @@ class Ledger:
             self.db.execute("CREATE TABLE IF NOT EXISTS clean (version TEXT NOT NULL, blob TEXT NOT NULL, "
                             "PRIMARY KEY (version, blob)) WITHOUT ROWID")
             self.db.execute("CREATE TABLE IF NOT EXISTS repos (name TEXT PRIMARY KEY, version TEXT NOT NULL, "
-                            "scanned_at TEXT NOT NULL, blobs INTEGER NOT NULL)")
+                            "scanned_at TEXT NOT NULL, blobs INTEGER NOT NULL, refs TEXT, clean INTEGER NOT NULL)")
         except sqlite3.DatabaseError as exc:
             raise ConfigError(f"{path}: not a credsweep state file ({exc})") from None
 
@@ -78,12 +79,22 @@ class Ledger:
                                (self.version, *batch))
         return {r[0] for r in rows}
 
-    def record(self, repo: str, clean: Iterable[str], scanned: int, when: str) -> None:
-        """Remember clean blobs and the repository's last scan, in one transaction."""
+    def unchanged_and_clean(self, repo: str, refs: str | None) -> bool:
+        """The repository was scanned under these rules with exactly these refs and held no secret."""
+        if refs is None:
+            return False
+        row = self.db.execute("SELECT version, refs, clean FROM repos WHERE name = ?", (repo,)).fetchone()
+        return row is not None and row[0] == self.version and row[1] == refs and row[2] == 1
+
+    def record(self, repo: str, clean: Iterable[str], scanned: int, when: str, *, refs: str | None = None,
+               repo_clean: bool = False) -> None:
+        """Remember clean blobs and the repository's last scan (its refs, and whether it held no secret), in one
+        transaction."""
         with self.db:
             self.db.execute("BEGIN")
             self.db.executemany("INSERT OR IGNORE INTO clean VALUES (?, ?)", ((self.version, b) for b in clean))
-            self.db.execute("INSERT OR REPLACE INTO repos VALUES (?, ?, ?, ?)", (repo, self.version, when, scanned))
+            self.db.execute("INSERT OR REPLACE INTO repos VALUES (?, ?, ?, ?, ?, ?)",
+                            (repo, self.version, when, scanned, refs, int(repo_clean)))
 
     def close(self) -> None:
         """Close the database (the WAL is checkpointed)."""

@@ -137,3 +137,13 @@ def update_mirror(cache: Path, spec: RepoSpec, timeout: float) -> tuple[Path, st
             msg = msg.replace(spec.url, spec.name)
         raise GitSourceError(f"{spec.name}: {msg}")
     return target, done
+
+
+def refs_digest(git_dir: Path) -> str | None:
+    """A digest of every ref and its target (``git for-each-ref``): a mirror whose digest did not change holds the
+    same history. None when git cannot list the refs."""
+    proc = subprocess.run(["git", "--git-dir", str(git_dir), "for-each-ref", "--format=%(objectname) %(refname)"],
+                          capture_output=True, check=False, env={**os.environ, "LC_ALL": "C"})
+    if proc.returncode != 0:
+        return None
+    return hashlib.sha256(proc.stdout).hexdigest()
