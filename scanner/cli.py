@@ -48,6 +48,8 @@ class LazyGroup(click.Group):
 SCAN_COMMANDS = {
     "files": ("scanner.commands.scan_files:command", "Scan files and directories."),
     "repo": ("scanner.commands.scan_repo:command", "Scan a git repository: working tree and full history."),
+    "repos": ("scanner.commands.scan_repos:command",
+              "Scan many repositories (a list or arguments), incrementally and sharded."),
     "vault": ("scanner.commands.scan_vault:command", "Inventory a Vault/OpenBao server: KV secrets, tokens, policies."),
     "aws": ("scanner.commands.scan_aws:command", "Inventory AWS: Secrets Manager, SSM, IAM keys, Bedrock, Lambda."),
     "all": ("scanner.commands.scan_all:command", "Run repos, paths, Vault and AWS from one configuration file."),

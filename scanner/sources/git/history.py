@@ -23,7 +23,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from scanner.detect.detector import Detected
 from scanner.errors import GitSourceError
@@ -45,6 +45,9 @@ from scanner.sources.git.batch import (
 from scanner.sources.git.log import History, has_refs, parse_log, rev_parse
 from scanner.sources.git.provenance import build_provenance
 
+if TYPE_CHECKING:
+    from scanner.sources.git.ledger import Ledger
+
 PARALLEL_MIN_BLOBS = 1000  # below this, a second process costs more than it saves
 
 
@@ -56,8 +59,11 @@ class GitSource:
     def __init__(self, path: Path, *, branches: Sequence[str] = (), since: str | None = None,
                  max_commits: int | None = None, history: bool = True, worktree: bool = True,
                  revisions: Sequence[str] | None = None, exclude: Sequence[str] = (), max_file_mb: float = 50.0,
-                 jobs: int = 0, until: str | None = None) -> None:
+                 jobs: int = 0, until: str | None = None, ledger: Ledger | None = None) -> None:
         self.path = path
+        self.ledger = ledger  # scan repos --state: blobs already scanned clean are not read again
+        self.clean_blobs: list[str] = []  # after scan(): blobs scanned now without a hit (for the ledger)
+        self.known_clean = 0
         self.until = until
         self.branches = tuple(branches)
         self.since = since
@@ -198,12 +204,20 @@ class GitSource:
                 elif not hist.order and self.revisions is not None:
                     raise GitSourceError(f"cannot list the commits to scan: {msg}")
                 hist.error = msg
-        items = [BlobItem(hist.blob_shas[b], hist.paths[p]) for b, p in hist.first_path.items()]
+        blob_of = list(hist.first_path)
+        if self.ledger is not None:  # only blobs not already scanned clean under these rules
+            known = self.ledger.known_clean(hist.blob_shas[b].decode("ascii") for b in blob_of)
+            self.known_clean = len(known)
+            blob_of = [b for b in blob_of if hist.blob_shas[b].decode("ascii") not in known]
+        items = [BlobItem(hist.blob_shas[b], hist.paths[hist.first_path[b]]) for b in blob_of]
         jobs = self.jobs or (min(os.cpu_count() or 1, 2) if len(items) >= PARALLEL_MIN_BLOBS else 1)
         outcome = scan_blobs_parallel(git_dir, items, scanner, source="git", root=root, max_bytes=self.max_bytes,
                                       jobs=jobs)
+        if self.ledger is not None:  # clean = read, no hit, nothing said about its path (skips stay reproducible)
+            said = {sk.target for sk in outcome.skipped}
+            self.clean_blobs = [items[i].spec.decode("ascii") for i in range(len(items))
+                                if i not in outcome.detected and items[i].path not in said]
         # re-key detections from item index to blob id
-        blob_of = list(hist.first_path)
         outcome.detected = {blob_of[i]: ds for i, ds in outcome.detected.items()}
         return hist, outcome
 
