@@ -46,6 +46,8 @@ def _default_cache() -> Path:
               help="Where bare mirrors of remote repositories are kept [~/.cache/credsweep/mirrors].")
 @click.option("--clone-timeout", type=click.FloatRange(min=0, min_open=True), default=600.0, show_default=True,
               metavar="SECONDS", help="Time limit for cloning or fetching one repository.")
+@click.option("--fetch-jobs", type=click.IntRange(min=1, max=64), default=8, show_default=True,
+              help="Repositories cloned or fetched at the same time.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Processes for blob scanning [auto].")
 @click.option("--max-file-mb", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Blobs larger than this are streamed in chunks [50].")
@@ -53,7 +55,7 @@ def _default_cache() -> Path:
 @output_options
 def command(repos: tuple[str, ...], from_file: Path | None, orgs: tuple[str, ...], include_archived: bool,
             include_forks: bool, state_file: Path | None, shard: str | None,
-            cache_dir: Path | None, clone_timeout: float, jobs: int | None, max_file_mb: float | None,
+            cache_dir: Path | None, clone_timeout: float, fetch_jobs: int, jobs: int | None, max_file_mb: float | None,
             config_file: Path | None, rule_dirs: tuple[Path, ...], baseline: Path | None, ignore_file: Path | None,
             exclude: tuple[str, ...], no_structure: bool, engine: str | None, fmt: str, output: Path | None,
             fail_on: str | None, quiet: bool, color: bool | None, policy: Path | None, as_of: object) -> int:
@@ -97,6 +99,14 @@ def command(repos: tuple[str, ...], from_file: Path | None, orgs: tuple[str, ...
     failed: list[Skip] = []
     known = unchanged = 0
     progress = _Progress(len(specs)) if _progress_enabled() else None
+    # clones and fetches wait on the network, not the CPU: run them ahead of the scan, a few at a time
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=fetch_jobs, thread_name_prefix="credsweep-fetch")
+    def update(spec: mirror.RepoSpec) -> Path:
+        return mirror.update_mirror(cache, spec, clone_timeout)[0]
+
+    fetched: dict[str, Future[Path]] = {s.name: pool.submit(update, s) for s in specs if s.url is not None}
     try:
         for spec in specs:
             if progress is not None:
@@ -105,7 +115,7 @@ def command(repos: tuple[str, ...], from_file: Path | None, orgs: tuple[str, ...
                 path = spec.path
                 refs = None
                 if spec.url is not None:
-                    path, _ = mirror.update_mirror(cache, spec, clone_timeout)
+                    path = fetched[spec.name].result()
                     refs = mirror.refs_digest(path)  # a mirror is its refs: unchanged refs, unchanged history
                 assert path is not None
                 if ledger is not None and ledger.unchanged_and_clean(spec.name, refs):
@@ -124,6 +134,7 @@ def command(repos: tuple[str, ...], from_file: Path | None, orgs: tuple[str, ...
                               refs=refs, repo_clean=not result.detected and not result.skipped)
             results.append(_named(result, spec.name))
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         if ledger is not None:
             ledger.close()
         if progress is not None:
