@@ -313,12 +313,19 @@ def test_report_compare_with_another_schema_version_is_refused(tmp_path):
 # --------------------------------------------------------------------------- README command 1 and the demo
 
 
-def readme_command_1() -> str:
-    """The line under '# 1.' in the first block of '## On a fresh machine' (what .ci/run runs, found the same way)."""
+def readme_block_1() -> str:
+    """Command 1 as a newcomer pastes it: every line from '# 1.' to the blank line before '# 2.'."""
     lines = (ROOT / "README.md").read_text(encoding="utf-8").split("\n")
     start = lines.index("## On a fresh machine")
     first = next(i for i in range(start, len(lines)) if lines[i].startswith("# 1."))
-    return next(line for line in lines[first + 1 :] if not line.startswith("#"))
+    last = next(i for i in range(first, len(lines)) if not lines[i])
+    return "\n".join(lines[first:last])
+
+
+def readme_command_1() -> str:
+    """The command line of block 1 (its other lines are comments)."""
+    [cmd] = [line for line in readme_block_1().split("\n") if not line.startswith("#")]
+    return cmd
 
 
 def test_readme_command_1_makes_its_own_venv_and_ci_runs_it():
@@ -330,6 +337,12 @@ def test_readme_command_1_makes_its_own_venv_and_ci_runs_it():
     assert "/demo/" in (ROOT / ".gitignore").read_text(encoding="utf-8").split("\n")
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert 'bash -euo pipefail -c "$README_CMD1"' in ci and "## On a fresh machine" in ci
+    # .ci/run runs the whole block verbatim, comment lines included: its own extraction gives exactly the README's
+    start = ci.index("README_CMD1=$(")
+    extract = ci[start:ci.index(" README.md)", start) + len(" README.md)")]
+    proc = subprocess.run(["bash", "-c", f'{extract}; printf "%s" "$README_CMD1"'], cwd=ROOT, capture_output=True,
+                          text=True, check=True)
+    assert proc.stdout == readme_block_1()
 
 
 def test_demo_from_a_checkout_root_is_not_shadowed_and_leaves_nothing_behind(tmp_path):
