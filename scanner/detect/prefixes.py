@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from scanner.detect.ruleset import Rule
+from scanner.detect.ruleset import Rule, group_openings
 
 _META = frozenset("[](){}|.^$*+?")
 
@@ -39,24 +39,12 @@ def _literal_prefix(pattern: str, i: int) -> str:
 
 def _group_start(pattern: str, group: int) -> int | None:
     """Index just after the opening parenthesis of capturing group ``group`` (1-based)."""
-    count, i, in_class = 0, 0, False
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\\":
-            i += 2
-            continue
-        if in_class:
-            in_class = c != "]"
-        elif c == "[":
-            in_class = True
-        elif c == "(" and (pattern[i + 1 : i + 2] != "?" or pattern[i + 1 : i + 3] in ("?P", "?<")):
-            count += 1
-            if count == group:
-                j = i + 1
-                if pattern[j : j + 1] == "?":
-                    j = pattern.index(">", j) + 1
-                return j
-        i += 1
+    for count, i in enumerate(group_openings(pattern), 1):
+        if count == group:
+            j = i + 1
+            if pattern[j : j + 1] == "?":
+                j = pattern.index(">", j) + 1
+            return j
     return None
 
 
