@@ -83,7 +83,7 @@ def _prefixes(pattern: str, group: int, generic: bool) -> tuple[str, ...]:
         found = {_literal_prefix(pattern, a) for a in _split_alternatives(pattern, start + 3)}
     else:
         found = {_literal_prefix(pattern, start)}
-    return tuple(sorted((p for p in found if p), key=len, reverse=True))
+    return tuple(sorted((p for p in found if p), key=lambda p: (-len(p), p)))  # longest first, then stable
 
 
 def public_prefixes(rule: Rule) -> tuple[str, ...]:
