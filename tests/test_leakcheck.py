@@ -25,7 +25,7 @@ def _session(tmp_path: Path, body: str) -> subprocess.CompletedProcess[str]:
     (tmp_path / "test_leaky.py").write_text("from conftest import fake_key, plant, record_file, record_output\n" + body)
     env = {k: v for k, v in os.environ.items() if k != "CREDSWEEP_TEST_LEAKDIR"}
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
-                           str(tmp_path)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+                           f"--basetemp={tmp_path / '.basetemp'}", str(tmp_path)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
 
 
 def test_leak_check_fails_a_leaking_session(tmp_path):
