@@ -103,10 +103,22 @@ def command(repos: tuple[str, ...], from_file: Path | None, orgs: tuple[str, ...
     from concurrent.futures import Future, ThreadPoolExecutor
 
     pool = ThreadPoolExecutor(max_workers=fetch_jobs, thread_name_prefix="credsweep-fetch")
-    def update(spec: mirror.RepoSpec) -> Path:
-        return mirror.update_mirror(cache, spec, clone_timeout)[0]
+    clean_refs = ledger.clean_refs() if ledger is not None else {}
 
-    fetched: dict[str, Future[Path]] = {s.name: pool.submit(update, s) for s in specs if s.url is not None}
+    def update(spec: mirror.RepoSpec) -> tuple[Path, str | None, bool]:
+        """(mirror, refs digest, unchanged since a clean scan). An existing mirror whose remote lists exactly the
+        refs recorded at its last clean scan is neither fetched nor walked; otherwise it is fetched (or cloned) and
+        its refs are read from the mirror itself, so the digest recorded always describes what was scanned."""
+        target = mirror.mirror_dir(cache, spec)
+        before = clean_refs.get(spec.name)
+        if before is not None and (target / "HEAD").is_file():
+            if mirror.remote_refs_digest(target, clone_timeout) == before:
+                return target, before, True
+        path = mirror.update_mirror(cache, spec, clone_timeout)[0]
+        return path, mirror.refs_digest(path), False
+
+    fetched: dict[str, Future[tuple[Path, str | None, bool]]] = {
+        s.name: pool.submit(update, s) for s in specs if s.url is not None}
     try:
         for spec in specs:
             if progress is not None:
@@ -115,13 +127,12 @@ def command(repos: tuple[str, ...], from_file: Path | None, orgs: tuple[str, ...
                 path = spec.path
                 refs = None
                 if spec.url is not None:
-                    path = fetched[spec.name].result()
-                    refs = mirror.refs_digest(path)  # a mirror is its refs: unchanged refs, unchanged history
+                    path, refs, same = fetched[spec.name].result()
+                    if same:
+                        unchanged += 1
+                        results.append(SourceResult(scanned_anything=True))
+                        continue
                 assert path is not None
-                if ledger is not None and ledger.unchanged_and_clean(spec.name, refs):
-                    unchanged += 1
-                    results.append(SourceResult(scanned_anything=True))
-                    continue
                 source = GitSource(path, exclude=cfg.exclude, max_file_mb=cfg.max_file_mb, jobs=cfg.jobs,
                                    ledger=ledger, worktree=spec.url is None)
                 result = source.scan(eng.scanner, eng.hasher)
@@ -142,7 +153,7 @@ def command(repos: tuple[str, ...], from_file: Path | None, orgs: tuple[str, ...
     notes: tuple[str, ...] = ()
     if ledger is not None:
         notes = (f"state {state_file}: {unchanged} mirrored repositor(y/ies) unchanged since a clean scan were not "
-                 f"walked; {known} blob(s) already scanned clean with these rules were not read again",)
+                 f"fetched or walked; {known} blob(s) already scanned clean with these rules were not read again",)
     summary = SourceResult(skipped=tuple(failed), notes=notes, scanned_anything=bool(results))
     report = eng.report_from([*results, summary], scan_kind="repos", targets=[s.name for s in specs],
                              suppression=eng.suppression(baseline, ignore_file, None), started=started, now=now)

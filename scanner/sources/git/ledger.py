@@ -79,12 +79,12 @@ class Ledger:
                                (self.version, *batch))
         return {r[0] for r in rows}
 
-    def unchanged_and_clean(self, repo: str, refs: str | None) -> bool:
-        """The repository was scanned under these rules with exactly these refs and held no secret."""
-        if refs is None:
-            return False
-        row = self.db.execute("SELECT version, refs, clean FROM repos WHERE name = ?", (repo,)).fetchone()
-        return row is not None and row[0] == self.version and row[1] == refs and row[2] == 1
+    def clean_refs(self) -> dict[str, str]:
+        """Repository name -> refs digest, for every repository last scanned clean under these rules (read once, so
+        the fetch threads can consult it without touching the database)."""
+        rows = self.db.execute("SELECT name, refs FROM repos WHERE version = ? AND clean = 1 AND refs IS NOT NULL",
+                               (self.version,))
+        return {r[0]: r[1] for r in rows}
 
     def record(self, repo: str, clean: Iterable[str], scanned: int, when: str, *, refs: str | None = None,
                repo_clean: bool = False) -> None:

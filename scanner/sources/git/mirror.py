@@ -142,8 +142,34 @@ def update_mirror(cache: Path, spec: RepoSpec, timeout: float) -> tuple[Path, st
 def refs_digest(git_dir: Path) -> str | None:
     """A digest of every ref and its target (``git for-each-ref``): a mirror whose digest did not change holds the
     same history. None when git cannot list the refs."""
-    proc = subprocess.run(["git", "--git-dir", str(git_dir), "for-each-ref", "--format=%(objectname) %(refname)"],
+    proc = subprocess.run(["git", "--git-dir", str(git_dir), "for-each-ref", "--format=%(objectname)\t%(refname)"],
                           capture_output=True, check=False, env={**os.environ, "LC_ALL": "C"})
     if proc.returncode != 0:
         return None
-    return hashlib.sha256(proc.stdout).hexdigest()
+    return _digest(proc.stdout)
+
+
+def remote_refs_digest(git_dir: Path, timeout: float) -> str | None:
+    """The same digest as :func:`refs_digest`, of the refs the mirror's origin has now (``git ls-remote``, no object
+    is transferred). Equal to the digest recorded after the last scan: nothing moved, so neither a fetch nor a walk
+    is needed. None when the remote cannot be listed (the caller then fetches, which reports the error)."""
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "LC_ALL": "C"}
+    try:
+        proc = subprocess.run(["git", "--git-dir", str(git_dir), "ls-remote", "origin"], env=env,
+                              capture_output=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return None
+    if proc.returncode != 0:
+        return None
+    return _digest(proc.stdout)
+
+
+def _digest(listing: bytes) -> str:
+    """SHA-256 of "object TAB ref" lines sorted by ref; HEAD and peeled tag lines (``^{}``) left out, so a mirror's
+    own refs and its remote's listing of them give the same digest."""
+    rows = []
+    for line in listing.splitlines():
+        obj, _, ref = line.partition(b"\t")
+        if ref.startswith(b"refs/") and not ref.endswith(b"^{}"):
+            rows.append((ref, obj))
+    return hashlib.sha256(b"".join(obj + b"\t" + ref + b"\n" for ref, obj in sorted(rows))).hexdigest()

@@ -72,7 +72,7 @@ def test_a_rerun_with_state_reads_only_blobs_with_hits_and_reports_the_same(tmp_
     assert first["stats"]["blobs_scanned"] >= 25
     assert again["stats"]["blobs_scanned"] == 1  # only the blob holding the key is read again
     [note] = [n for n in again["notes"] if n.startswith("state ")]
-    assert "4 mirrored repositor(y/ies) unchanged since a clean scan were not walked" in note  # 0, 3, 6 and 9
+    assert "4 mirrored repositor(y/ies) unchanged since a clean scan were not fetched or walked" in note  # 0, 3, 6, 9
     assert "already scanned clean" in note
     with sqlite3.connect(state) as db:  # the state holds blob ids and repository names, never a value
         dump = "\n".join(db.iterdump())
@@ -89,6 +89,31 @@ def test_a_rerun_with_state_reads_only_blobs_with_hits_and_reports_the_same(tmp_
     rc3, third, err = _scan(tmp_path, "--from-file", listing, "--state", state, "--rules", extra, name="third.json")
     assert rc3 == 1, err
     assert third["stats"]["blobs_scanned"] == first["stats"]["blobs_scanned"]
+
+
+def test_an_unchanged_mirror_is_not_fetched_and_a_moved_one_is(tmp_path: Path) -> None:
+    """The rerun asks each mirror's remote for its refs (ls-remote) and fetches only where they moved: a key pushed
+    after a clean scan is found, and the mirrors whose refs did not move are not fetched at all."""
+    _, _, listing = _org(tmp_path)
+    state = tmp_path / "state.db"
+    rc1, _, err = _scan(tmp_path, "--from-file", listing, "--state", state, name="first.json")
+    assert rc1 == 1, err
+    mirrors = sorted((tmp_path / "mirrors").iterdir())
+    assert len(mirrors) == 4 and not any((m / "FETCH_HEAD").exists() for m in mirrors)  # cloned, never fetched
+    rc2, _, err = _scan(tmp_path, "--from-file", listing, "--state", state, name="again.json")
+    assert rc2 == 1, err
+    assert not any((m / "FETCH_HEAD").exists() for m in mirrors)  # refs unchanged: no fetch
+    key = fake_key("anthropic.api-key")
+    moved = Repo(tmp_path / "org" / "svc-03")  # mirrored (every third repository), clean so far
+    moved.write("deploy.env", f"ANTHROPIC_API_KEY={key}\n")
+    moved.commit("deploy settings", when=4)
+    rc3, third, err = _scan(tmp_path, "--from-file", listing, "--state", state, name="third.json")
+    assert rc3 == 1, err
+    assert sorted(f["rule_id"] for f in third["findings"]) == ["anthropic.api-key", "openai.project-key"]
+    assert [m.name.split("-")[1] for m in mirrors if (m / "FETCH_HEAD").exists()] == ["03"]
+    rc4, fourth, err = _scan(tmp_path, "--from-file", listing, "--state", state, name="fourth.json")
+    assert rc4 == 1, err
+    assert _fingerprints(fourth) == _fingerprints(third)  # a repository with a finding is walked every time
 
 
 def test_three_shards_merged_by_report_give_the_single_run(tmp_path: Path) -> None:
